@@ -1,0 +1,95 @@
+/**
+ * One KV head of one layer: its own length (ragged across heads), absolute positions, post-RoPE
+ * keys and values, and optionally the running attention each entry has received (H2O, FastGen).
+ * Storage grows by doubling; eviction compacts in place.
+ */
+export class HeadCache {
+  length = 0;
+  keys: Float32Array;
+  values: Float32Array;
+  positions: Int32Array;
+  /** Accumulated attention per entry; null unless the cache tracks attention. */
+  attention: Float32Array | null;
+
+  constructor(
+    readonly headDim: number,
+    capacity = 16,
+    trackAttention = false,
+  ) {
+    this.keys = new Float32Array(capacity * headDim);
+    this.values = new Float32Array(capacity * headDim);
+    this.positions = new Int32Array(capacity);
+    this.attention = trackAttention ? new Float32Array(capacity) : null;
+  }
+
+  get capacity(): number {
+    return this.positions.length;
+  }
+
+  /** Appends one entry; k and v are read from `src` arrays at the given offsets. */
+  append(k: Float32Array, kOff: number, v: Float32Array, vOff: number, position: number): void {
+    if (this.length === this.capacity) this.grow(this.capacity * 2);
+    const d = this.headDim;
+    const o = this.length * d;
+    this.keys.set(k.subarray(kOff, kOff + d), o);
+    this.values.set(v.subarray(vOff, vOff + d), o);
+    this.positions[this.length] = position;
+    if (this.attention) this.attention[this.length] = 0;
+    this.length++;
+  }
+
+  /** Keeps only the entries at `indices` (sorted ascending, unique), compacting in place. */
+  keep(indices: Int32Array): void {
+    const d = this.headDim;
+    let prev = -1;
+    for (let w = 0; w < indices.length; w++) {
+      const r = indices[w]!;
+      if (!(r > prev && r < this.length)) throw new RangeError(`keep: index ${r} not sorted, unique and < ${this.length}`);
+      prev = r;
+      if (r !== w) {
+        this.keys.copyWithin(w * d, r * d, r * d + d);
+        this.values.copyWithin(w * d, r * d, r * d + d);
+        this.positions[w] = this.positions[r]!;
+        if (this.attention) this.attention[w] = this.attention[r]!;
+      }
+    }
+    this.length = indices.length;
+  }
+
+  /** Bytes held by the live entries: keys and values in float32 plus int32 positions. */
+  bytes(): number {
+    return this.length * HeadCache.bytesPerEntry(this.headDim);
+  }
+
+  static bytesPerEntry(headDim: number): number {
+    return 2 * headDim * 4 + 4;
+  }
+
+  clone(): HeadCache {
+    const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attention !== null);
+    c.keys.set(this.keys.subarray(0, this.length * this.headDim));
+    c.values.set(this.values.subarray(0, this.length * this.headDim));
+    c.positions.set(this.positions.subarray(0, this.length));
+    if (this.attention) c.attention!.set(this.attention.subarray(0, this.length));
+    c.length = this.length;
+    return c;
+  }
+
+  private grow(capacity: number): void {
+    const d = this.headDim;
+    const keys = new Float32Array(capacity * d);
+    keys.set(this.keys);
+    const values = new Float32Array(capacity * d);
+    values.set(this.values);
+    const positions = new Int32Array(capacity);
+    positions.set(this.positions);
+    this.keys = keys;
+    this.values = values;
+    this.positions = positions;
+    if (this.attention) {
+      const a = new Float32Array(capacity);
+      a.set(this.attention);
+      this.attention = a;
+    }
+  }
+}

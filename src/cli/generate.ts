@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { Session } from '../generate/session.js';
+import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
+
+interface GenerateFlags extends ModelFlags {
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed: number;
+  chat?: boolean;
+  stop?: string[];
+}
+
+export function register(program: Command): void {
+  addModelOptions(program.command('generate').description('generate text from a prompt, streaming tokens'))
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--max-tokens <n>', 'maximum new tokens', numberFlag('max-tokens'), 128)
+    .option('--temperature <t>', 'sampling temperature (0 = greedy)', numberFlag('temperature'), 0)
+    .option('--top-p <p>', 'nucleus sampling threshold', numberFlag('top-p'), 1)
+    .option('--top-k <k>', 'keep only the k most likely tokens (0 = off)', numberFlag('top-k'), 0)
+    .option('--seed <s>', 'sampling seed', numberFlag('seed'), 0)
+    .option('--stop <text...>', 'stop strings')
+    .option('--chat', "wrap the prompt as a user message in the model's chat template")
+    .action(async (flags: GenerateFlags) => {
+      const { model, tokenizer } = await openModel(flags);
+      let prompt = flags.prompt;
+      if (flags.chat) {
+        if (!tokenizer.applyChatTemplate) throw new Error('--chat: this model has no chat template');
+        prompt = tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+      }
+      const session = new Session(model, tokenizer);
+      session.prefill(prompt);
+      for await (const t of session.generate({
+        maxTokens: flags.maxTokens,
+        temperature: flags.temperature,
+        topP: flags.topP,
+        topK: flags.topK,
+        seed: flags.seed,
+        stop: flags.stop,
+      }))
+        process.stdout.write(t.text);
+      process.stdout.write('\n');
+      const s = session.stats;
+      const rate = (n: number, ms: number) => (ms > 0 ? ((n * 1000) / ms).toFixed(1) : '-');
+      console.error(
+        `tokens: ${s.promptTokens} prompt + ${s.generatedTokens} generated | prefill ${rate(s.promptTokens, s.prefillMs)} tok/s | ` +
+          `decode ${rate(s.generatedTokens, s.decodeMs)} tok/s | KV bytes ${session.cache.bytes()} (full ${session.cache.fullBytes()})`,
+      );
+    });
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+
+/** Each command lives in its own file and registers itself on the program. */
+type CommandModule = { register(program: Command): void };
+const commandModules: (() => Promise<CommandModule>)[] = [
+  () => import('./generate.js'),
+];
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('kvtrim')
+    .description('LLM inference with a first-class, compressible KV cache')
+    .showHelpAfterError();
+  for (const load of commandModules) (await load()).register(program);
+  await program.parseAsync(argv);
+}

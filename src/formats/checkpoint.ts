@@ -1,0 +1,38 @@
+import type { ModelConfig } from '../model/config.js';
+import type { RawTensor } from './tensor.js';
+
+/**
+ * What every format loader returns: a normalised config and the tensors under canonical
+ * (Hugging Face Llama) names, e.g. `model.layers.3.self_attn.q_proj.weight`.
+ * q/k projection rows are in the layout `config.ropeLayout` names; no loader permutes them.
+ */
+export interface Checkpoint {
+  /** Path the checkpoint was read from (file or directory). */
+  source: string;
+  format: 'safetensors' | 'gguf' | 'llama2c';
+  config: ModelConfig;
+  tensors: Map<string, RawTensor>;
+  /** Raw format metadata (GGUF key/values, HF config.json), for `info` and tokenizer loading. */
+  metadata: Record<string, unknown>;
+}
+
+/** Canonical tensor names. Biases exist only for qkvBias models; lm_head only when untied. */
+export const TENSOR_NAMES = {
+  embed: 'model.embed_tokens.weight',
+  finalNorm: 'model.norm.weight',
+  lmHead: 'lm_head.weight',
+  layer: (i: number) => ({
+    attnNorm: `model.layers.${i}.input_layernorm.weight`,
+    wq: `model.layers.${i}.self_attn.q_proj.weight`,
+    wk: `model.layers.${i}.self_attn.k_proj.weight`,
+    wv: `model.layers.${i}.self_attn.v_proj.weight`,
+    wo: `model.layers.${i}.self_attn.o_proj.weight`,
+    bq: `model.layers.${i}.self_attn.q_proj.bias`,
+    bk: `model.layers.${i}.self_attn.k_proj.bias`,
+    bv: `model.layers.${i}.self_attn.v_proj.bias`,
+    ffnNorm: `model.layers.${i}.post_attention_layernorm.weight`,
+    wGate: `model.layers.${i}.mlp.gate_proj.weight`,
+    wUp: `model.layers.${i}.mlp.up_proj.weight`,
+    wDown: `model.layers.${i}.mlp.down_proj.weight`,
+  }),
+} as const;

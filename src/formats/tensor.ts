@@ -1,0 +1,31 @@
+/** Storage types a checkpoint tensor may have. Quantized types are block formats (GGML layout). */
+export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+
+/** A named tensor as stored on disk: bytes are a view into the file, not yet converted. */
+export interface RawTensor {
+  name: string;
+  dtype: DType;
+  /** Row-major shape, outermost first (a matrix is [rows = out, cols = in]). */
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Elements per block and bytes per block of each storage type. */
+export const DTYPE_LAYOUT: Record<DType, { blockElems: number; blockBytes: number }> = {
+  f32: { blockElems: 1, blockBytes: 4 },
+  f16: { blockElems: 1, blockBytes: 2 },
+  bf16: { blockElems: 1, blockBytes: 2 },
+  q8_0: { blockElems: 32, blockBytes: 34 },
+  q4_0: { blockElems: 32, blockBytes: 18 },
+};
+
+/** Bytes a tensor of `elems` elements occupies; undefined when elems is not a whole number of blocks. */
+export function tensorBytes(dtype: DType, elems: number): number | undefined {
+  const { blockElems, blockBytes } = DTYPE_LAYOUT[dtype];
+  if (!Number.isSafeInteger(elems) || elems < 0 || elems % blockElems !== 0) return undefined;
+  return (elems / blockElems) * blockBytes;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

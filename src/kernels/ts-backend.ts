@@ -1,0 +1,30 @@
+import type { Matrix } from '../model/matrix.js';
+import type { Backend } from './backend.js';
+import { dequantize } from './dequant.js';
+
+/** Portable plain-TypeScript backend: the oracle every faster backend is tested against. */
+export class TsBackend implements Backend {
+  readonly name = 'ts';
+  private row = new Float32Array(0);
+
+  prepare(m: Matrix): Matrix {
+    return m;
+  }
+
+  matmul(out: Float32Array, x: Float32Array, n: number, w: Matrix): void {
+    const { rows, cols } = w;
+    if (this.row.length < cols) this.row = new Float32Array(cols);
+    const row = this.row;
+    for (let r = 0; r < rows; r++) {
+      dequantize(w.dtype, w.data, r * cols, cols, row);
+      for (let t = 0; t < n; t++) {
+        const xo = t * cols;
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += row[c]! * x[xo + c]!;
+        out[t * rows + r] = s;
+      }
+    }
+  }
+
+  dispose(): void {}
+}

@@ -1,0 +1,162 @@
+import { KVCache } from '../cache/kv-cache.js';
+import type { Checkpoint } from '../formats/checkpoint.js';
+import type { Backend } from '../kernels/backend.js';
+import { attendHead } from '../kernels/attention.js';
+import { dequantize } from '../kernels/dequant.js';
+import { rmsnorm } from '../kernels/rmsnorm.js';
+import { rope, ropeInvFreq } from '../kernels/rope.js';
+import { swiglu } from '../kernels/swiglu.js';
+import { TsBackend } from '../kernels/ts-backend.js';
+import type { ModelConfig } from './config.js';
+import type { ForwardHooks } from './hooks.js';
+import { buildWeights, type ModelWeights } from './weights.js';
+
+export interface ForwardOptions {
+  /** Return logits for every processed token (n × vocab) instead of only the last. */
+  allLogits?: boolean;
+  hooks?: ForwardHooks;
+}
+
+/** Activations for a batch of n tokens, reused while n does not grow. */
+class Scratch {
+  constructor(
+    readonly n: number,
+    c: ModelConfig,
+    readonly xn = new Float32Array(n * c.dim),
+    readonly q = new Float32Array(n * c.nHeads * c.headDim),
+    readonly k = new Float32Array(n * c.nKvHeads * c.headDim),
+    readonly v = new Float32Array(n * c.nKvHeads * c.headDim),
+    readonly att = new Float32Array(n * c.nHeads * c.headDim),
+    readonly proj = new Float32Array(n * c.dim),
+    readonly gate = new Float32Array(n * c.hiddenDim),
+    readonly up = new Float32Array(n * c.hiddenDim),
+  ) {}
+}
+
+/** A Llama-family decoder: one forward pass whose variants (GQA, bias, tied, rope scaling, sliding window) come from the config. */
+export class Model {
+  private scratch: Scratch | undefined;
+  private scores = new Float32Array(16);
+  private readonly invFreq: Float64Array;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly weights: ModelWeights,
+    readonly backend: Backend,
+  ) {
+    this.invFreq = ropeInvFreq(config.headDim, config.ropeTheta, config.ropeScaling);
+  }
+
+  static fromCheckpoint(ckpt: Checkpoint, opts: { backend?: Backend } = {}): Model {
+    const backend = opts.backend ?? new TsBackend();
+    return new Model(ckpt.config, buildWeights(ckpt, backend), backend);
+  }
+
+  newCache(opts: { trackAttention?: boolean } = {}): KVCache {
+    const { nLayers, nKvHeads, headDim } = this.config;
+    return new KVCache({ nLayers, nKvHeads, headDim }, opts);
+  }
+
+  /** Runs `tokens` after what `cache` holds, appending their K/V; returns last-token (or all) logits. */
+  forward(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Float32Array {
+    const n = tokens.length;
+    if (n === 0) throw new RangeError('forward: no tokens');
+    if (cache.seen + n > this.config.maxSeqLen)
+      throw new RangeError(`context overflow: ${cache.seen} + ${n} tokens exceed the model's context of ${this.config.maxSeqLen}`);
+    const hidden = this.embed(tokens);
+    const startPos = cache.seen;
+    for (let l = 0; l < this.config.nLayers; l++) this.layerForward(l, hidden, n, cache, startPos, opts.hooks);
+    cache.seen += n;
+    if (opts.allLogits) return this.head(hidden, n);
+    return this.head(hidden.subarray((n - 1) * this.config.dim), 1);
+  }
+
+  /** Token embeddings, n × dim. */
+  embed(tokens: ArrayLike<number>): Float32Array {
+    const { dim, vocabSize } = this.config;
+    const out = new Float32Array(tokens.length * dim);
+    for (let t = 0; t < tokens.length; t++) {
+      const id = tokens[t]!;
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new RangeError(`token id ${id} outside vocabulary of ${vocabSize}`);
+      dequantize(this.weights.embed.dtype, this.weights.embed.data, id * dim, dim, out, t * dim);
+    }
+    return out;
+  }
+
+  /** One transformer block over n tokens at positions startPos…, updating `hidden` in place. */
+  layerForward(l: number, hidden: Float32Array, n: number, cache: KVCache, startPos: number, hooks?: ForwardHooks): void {
+    const c = this.config;
+    const w = this.weights.layers[l]!;
+    const s = this.scratchFor(n);
+    const { dim, headDim, nHeads, nKvHeads, hiddenDim } = c;
+    const group = nHeads / nKvHeads;
+    const be = this.backend;
+
+    rmsnorm(s.xn, hidden, w.attnNorm, n, dim, c.normEps);
+    hooks?.onLinearInput?.(l, 'qkv', s.xn, n);
+    be.matmul(s.q, s.xn, n, w.wq);
+    be.matmul(s.k, s.xn, n, w.wk);
+    be.matmul(s.v, s.xn, n, w.wv);
+    if (w.bq) addBias(s.q, w.bq, n);
+    if (w.bk) addBias(s.k, w.bk, n);
+    if (w.bv) addBias(s.v, w.bv, n);
+
+    const heads = cache.layer(l);
+    for (let t = 0; t < n; t++) {
+      const pos = startPos + t;
+      rope(s.q, t * nHeads * headDim, nHeads, headDim, pos, this.invFreq, c.ropeLayout);
+      rope(s.k, t * nKvHeads * headDim, nKvHeads, headDim, pos, this.invFreq, c.ropeLayout);
+      for (let h = 0; h < nKvHeads; h++) {
+        const o = (t * nKvHeads + h) * headDim;
+        heads[h]!.append(s.k, o, s.v, o, pos);
+      }
+    }
+    for (let t = 0; t < n; t++) {
+      const pos = startPos + t;
+      for (let qh = 0; qh < nHeads; qh++) {
+        const head = heads[Math.floor(qh / group)]!;
+        if (this.scores.length < head.length) this.scores = new Float32Array(head.capacity);
+        const o = (t * nHeads + qh) * headDim;
+        attendHead(s.att, o, s.q, o, head, pos, c.slidingWindow, this.scores, 1 / group);
+      }
+    }
+    hooks?.afterAttention?.({ layer: l, queries: s.q.subarray(0, n * nHeads * headDim), n, startPos, heads });
+
+    hooks?.onLinearInput?.(l, 'o', s.att, n);
+    be.matmul(s.proj, s.att, n, w.wo);
+    addInPlace(hidden, s.proj, n * dim);
+
+    rmsnorm(s.xn, hidden, w.ffnNorm, n, dim, c.normEps);
+    hooks?.onLinearInput?.(l, 'gateUp', s.xn, n);
+    be.matmul(s.gate, s.xn, n, w.wGate);
+    be.matmul(s.up, s.xn, n, w.wUp);
+    swiglu(s.gate, s.up, n * hiddenDim);
+    hooks?.onLinearInput?.(l, 'down', s.gate, n);
+    be.matmul(s.proj, s.gate, n, w.wDown);
+    addInPlace(hidden, s.proj, n * dim);
+  }
+
+  /** Final norm and classifier over n rows of hidden state: n × vocab logits. */
+  head(hidden: Float32Array, n: number): Float32Array {
+    const { dim, vocabSize, normEps } = this.config;
+    const xn = new Float32Array(n * dim);
+    rmsnorm(xn, hidden, this.weights.finalNorm, n, dim, normEps);
+    const logits = new Float32Array(n * vocabSize);
+    this.backend.matmul(logits, xn, n, this.weights.lmHead);
+    return logits;
+  }
+
+  private scratchFor(n: number): Scratch {
+    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(n, this.config);
+    return this.scratch;
+  }
+}
+
+function addBias(x: Float32Array, bias: Float32Array, n: number): void {
+  const w = bias.length;
+  for (let t = 0; t < n; t++) for (let i = 0; i < w; i++) x[t * w + i] += bias[i]!;
+}
+
+function addInPlace(x: Float32Array, y: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) x[i] += y[i]!;
+}

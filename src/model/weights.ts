@@ -1,0 +1,70 @@
+import type { Checkpoint } from '../formats/checkpoint.js';
+import { TENSOR_NAMES } from '../formats/checkpoint.js';
+import { FormatError } from '../formats/format-error.js';
+import type { RawTensor } from '../formats/tensor.js';
+import type { Backend } from '../kernels/backend.js';
+import { toFloat32 } from '../kernels/dequant.js';
+import type { Matrix } from './matrix.js';
+
+export interface LayerWeights {
+  attnNorm: Float32Array;
+  wq: Matrix;
+  wk: Matrix;
+  wv: Matrix;
+  wo: Matrix;
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  ffnNorm: Float32Array;
+  wGate: Matrix;
+  wUp: Matrix;
+  wDown: Matrix;
+}
+
+export interface ModelWeights {
+  embed: Matrix;
+  layers: LayerWeights[];
+  finalNorm: Float32Array;
+  lmHead: Matrix;
+}
+
+/** Maps a checkpoint's canonical tensors to the weights the forward pass uses, checking every shape. */
+export function buildWeights(ckpt: Checkpoint, backend: Backend): ModelWeights {
+  const c = ckpt.config;
+  const get = (name: string, shape: number[]): RawTensor => {
+    const t = ckpt.tensors.get(name);
+    if (!t) throw new FormatError(ckpt.source, `missing tensor ${name}`);
+    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))
+      throw new FormatError(ckpt.source, `tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+    return t;
+  };
+  const vector = (name: string, len: number): Float32Array => {
+    const t = get(name, [len]);
+    return toFloat32(t.dtype, t.data, len);
+  };
+  const matrix = (name: string, rows: number, cols: number): Matrix => {
+    const t = get(name, [rows, cols]);
+    return backend.prepare({ rows, cols, dtype: t.dtype, data: t.data });
+  };
+  const qDim = c.nHeads * c.headDim;
+  const kvDim = c.nKvHeads * c.headDim;
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < c.nLayers; i++) {
+    const n = TENSOR_NAMES.layer(i);
+    layers.push({
+      attnNorm: vector(n.attnNorm, c.dim),
+      wq: matrix(n.wq, qDim, c.dim),
+      wk: matrix(n.wk, kvDim, c.dim),
+      wv: matrix(n.wv, kvDim, c.dim),
+      wo: matrix(n.wo, c.dim, qDim),
+      ...(c.qkvBias ? { bq: vector(n.bq, qDim), bk: vector(n.bk, kvDim), bv: vector(n.bv, kvDim) } : {}),
+      ffnNorm: vector(n.ffnNorm, c.dim),
+      wGate: matrix(n.wGate, c.hiddenDim, c.dim),
+      wUp: matrix(n.wUp, c.hiddenDim, c.dim),
+      wDown: matrix(n.wDown, c.dim, c.hiddenDim),
+    });
+  }
+  const embed = matrix(TENSOR_NAMES.embed, c.vocabSize, c.dim);
+  const lmHead = c.tiedEmbeddings ? embed : matrix(TENSOR_NAMES.lmHead, c.vocabSize, c.dim);
+  return { embed, layers, finalNorm: vector(TENSOR_NAMES.finalNorm, c.dim), lmHead };
+}

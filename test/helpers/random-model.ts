@@ -1,0 +1,80 @@
+import { TENSOR_NAMES, type Checkpoint } from '../../src/formats/checkpoint.js';
+import type { RawTensor } from '../../src/formats/tensor.js';
+import type { ModelConfig } from '../../src/model/config.js';
+
+/** A model as plain float32 tensors under canonical names (HF half-split rope layout). */
+export interface LogicalModel {
+  config: ModelConfig;
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    arch: 'llama',
+    dim: 24,
+    hiddenDim: 40,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    headDim: 6,
+    vocabSize: 37,
+    maxSeqLen: 64,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    ropeLayout: 'half',
+    qkvBias: false,
+    tiedEmbeddings: true,
+    bosId: 1,
+    eosIds: [2],
+    ...over,
+  };
+}
+
+/** Deterministic pseudo-random float32 tensors (mulberry32). */
+export function randomModel(config: ModelConfig, seed = 1, scale = 0.3): LogicalModel {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const tensors: LogicalModel['tensors'] = new Map();
+  const add = (name: string, shape: number[], norm = false) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = norm ? 1 + (rand() - 0.5) * 0.2 : (rand() * 2 - 1) * scale;
+    tensors.set(name, { shape, data });
+  };
+  const c = config;
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
+  add(TENSOR_NAMES.finalNorm, [c.dim], true);
+  if (!c.tiedEmbeddings) add(TENSOR_NAMES.lmHead, [c.vocabSize, c.dim]);
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = TENSOR_NAMES.layer(l);
+    add(n.attnNorm, [c.dim], true);
+    add(n.wq, [q, c.dim]);
+    add(n.wk, [kv, c.dim]);
+    add(n.wv, [kv, c.dim]);
+    add(n.wo, [c.dim, q]);
+    if (c.qkvBias) {
+      add(n.bq, [q]);
+      add(n.bk, [kv]);
+      add(n.bv, [kv]);
+    }
+    add(n.ffnNorm, [c.dim], true);
+    add(n.wGate, [c.hiddenDim, c.dim]);
+    add(n.wUp, [c.hiddenDim, c.dim]);
+    add(n.wDown, [c.dim, c.hiddenDim]);
+  }
+  return { config, tensors };
+}
+
+/** The logical model as an in-memory f32 checkpoint (no file format involved). */
+export function toCheckpoint(m: LogicalModel): Checkpoint {
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, t] of m.tensors) tensors.set(name, { name, dtype: 'f32', shape: t.shape, data: new Uint8Array(t.data.buffer.slice(0)) });
+  return { source: 'memory', format: 'safetensors', config: m.config, tensors, metadata: {} };
+}
