@@ -4,6 +4,7 @@ import { Command } from 'commander';
 type CommandModule = { register(program: Command): void };
 const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./generate.js'),
+  () => import('./report.js'),
 ];
 
 export async function main(argv: string[]): Promise<void> {
