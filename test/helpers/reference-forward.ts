@@ -8,7 +8,6 @@ import type { LogicalModel } from './random-model.js';
 export function referenceLogits(m: LogicalModel, tokens: number[]): Float64Array[] {
   const c = m.config;
   const W = (name: string) => Float64Array.from(m.tensors.get(name)!.data);
-  const T = tokens.length;
   const d = c.headDim;
   const g = c.nHeads / c.nKvHeads;
   const linear = (x: Float64Array, w: Float64Array, rows: number, bias?: Float64Array) => {
