@@ -1,0 +1,64 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Checkpoint } from '../formats/checkpoint.js';
+import { FormatError } from '../formats/format-error.js';
+import { parseGguf } from '../formats/gguf.js';
+import { ggufTokenizer } from './gguf-tokenizer.js';
+import { loadHfTokenizer } from './hf-tokenizer-files.js';
+import { parseLlama2cTokenizer } from './llama2c-tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/**
+ * The tokenizer of a checkpoint: `opts.tokenizerPath` when given (a tokenizer.json or its directory, a
+ * .gguf, or a llama2.c tokenizer .bin); else tokenizer.json beside safetensors, the vocab embedded in a
+ * GGUF, or for llama2.c `tokenizer.bin` or the only `tok*.bin` beside the model.
+ */
+export async function loadTokenizer(checkpoint: Checkpoint, opts: { tokenizerPath?: string } = {}): Promise<Tokenizer> {
+  // run.c reads exactly vocab_size entries from the tokenizer file.
+  const vocabSize = checkpoint.format === 'llama2c' ? checkpoint.config.vocabSize : undefined;
+  if (opts.tokenizerPath !== undefined) return loadTokenizerFile(opts.tokenizerPath, vocabSize);
+  const dir = isDirectory(checkpoint.source) ? checkpoint.source : dirname(checkpoint.source);
+  switch (checkpoint.format) {
+    case 'gguf':
+      return ggufTokenizer(checkpoint.metadata, checkpoint.source);
+    case 'safetensors': {
+      const path = join(dir, 'tokenizer.json');
+      if (!existsSync(path)) throw new FormatError(checkpoint.source, `no tokenizer.json in ${dir}; pass --tokenizer <file>`);
+      return loadHfTokenizer(path);
+    }
+    case 'llama2c': {
+      const path = llama2cTokenizerBeside(dir);
+      if (!path) throw new FormatError(checkpoint.source, `no tokenizer.bin or single tok*.bin in ${dir}; pass --tokenizer <file>`);
+      return loadTokenizerFile(path, vocabSize);
+    }
+  }
+}
+
+/** A tokenizer file of any supported kind, told apart by its name. */
+async function loadTokenizerFile(path: string, llama2cVocabSize: number | undefined): Promise<Tokenizer> {
+  if (!existsSync(path)) throw new FormatError(path, 'tokenizer file not found');
+  if (isDirectory(path)) return loadHfTokenizer(join(path, 'tokenizer.json'));
+  if (path.endsWith('.json')) return loadHfTokenizer(path);
+  const bytes = await readFile(path);
+  if (path.endsWith('.gguf')) return ggufTokenizer(parseGguf(bytes, path).metadata, path);
+  if (path.endsWith('.model'))
+    throw new FormatError(path, 'SentencePiece .model files are not supported; use tokenizer.json, a .gguf or a llama2.c tokenizer .bin');
+  return parseLlama2cTokenizer(bytes, path, llama2cVocabSize);
+}
+
+/** `tokenizer.bin`, or the only `tok*.bin`, in a directory. */
+export function llama2cTokenizerBeside(dir: string): string | undefined {
+  const named = join(dir, 'tokenizer.bin');
+  if (existsSync(named)) return named;
+  const candidates = readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(basename(f)));
+  return candidates.length === 1 ? join(dir, candidates[0]!) : undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Checkpoint } from '../../src/formats/checkpoint.js';
+import { FormatError } from '../../src/formats/format-error.js';
+import { parseGguf } from '../../src/formats/gguf.js';
+import type { ModelConfig } from '../../src/model/config.js';
+import { loadTokenizer } from '../../src/tokenizer/load-tokenizer.js';
+
+const path = (rel: string) => fileURLToPath(new URL(`../../../shared/models/${rel}`, import.meta.url));
+const reference = JSON.parse(readFileSync(path('stories260K/reference.json'), 'utf8')) as { cases: { prompt: string; prompt_ids: number[] }[] };
+
+/** A checkpoint as a format loader would describe it; the tokenizer reads only source, format, metadata and vocabSize. */
+function checkpoint(format: Checkpoint['format'], source: string, vocabSize: number, metadata: Record<string, unknown> = {}): Checkpoint {
+  const config: ModelConfig = {
+    arch: 'llama', dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8, vocabSize, maxSeqLen: 512,
+    normEps: 1e-5, ropeTheta: 10000, ropeLayout: 'interleaved', qkvBias: false, tiedEmbeddings: true, eosIds: [2],
+  };
+  return { source, format, config, tensors: new Map(), metadata };
+}
+
+test('llama2c: tok*.bin beside the model, or --tokenizer', async () => {
+  const stories = await loadTokenizer(checkpoint('llama2c', path('stories260K/stories260K.bin'), 512));
+  for (const c of reference.cases) assert.deepEqual(stories.encode(c.prompt), c.prompt_ids);
+  const dreams = await loadTokenizer(checkpoint('llama2c', path('aidreams260K/aidreams260K.bin'), 512));
+  assert.equal(dreams.decode(dreams.encode('I dream of')), 'I dream of');
+  // zh-poem's poem_tok.bin is not named tok*.bin: the error says what to do.
+  const poem = checkpoint('llama2c', path('zh-poem750K/poem_model.bin'), 2048);
+  await assert.rejects(loadTokenizer(poem), (e: unknown) => e instanceof FormatError && /pass --tokenizer/.test(e.problem));
+  const tok = await loadTokenizer(poem, { tokenizerPath: path('zh-poem750K/poem_tok.bin') });
+  assert.equal(tok.vocabSize, 2048);
+  assert.equal(tok.decode(tok.encode('床前明月光')), '床前明月光');
+});
+
+test('gguf: the vocabulary embedded in the metadata', async () => {
+  const file = path('stories260K/stories260K.gguf');
+  const tok = await loadTokenizer(checkpoint('gguf', file, 512, parseGguf(readFileSync(file), file).metadata));
+  for (const c of reference.cases) assert.deepEqual(tok.encode(c.prompt), c.prompt_ids);
+  await assert.rejects(loadTokenizer(checkpoint('gguf', 'weights-only.gguf', 512, { 'general.architecture': 'llama' })), /no embedded tokenizer/);
+});
+
+test('safetensors: tokenizer.json in the model directory (given as the directory or a file in it)', async () => {
+  for (const source of [path('tinystories-656K'), path('tinystories-656K/model.safetensors')]) {
+    const tok = await loadTokenizer(checkpoint('safetensors', source, 2048));
+    assert.equal(tok.vocabSize, 2048);
+    assert.equal(tok.encode('Once upon a time')[0], 1);
+  }
+  await assert.rejects(loadTokenizer(checkpoint('safetensors', path('stories260K'), 512)), /no tokenizer.json/);
+});
+
+test('--tokenizer accepts tokenizer.json, its directory, a .gguf or a .bin, and rejects what it cannot read', async () => {
+  const ck = checkpoint('safetensors', path('tinystories-656K'), 2048);
+  assert.equal((await loadTokenizer(ck, { tokenizerPath: path('tinystories-656K/tokenizer.json') })).vocabSize, 2048);
+  assert.equal((await loadTokenizer(ck, { tokenizerPath: path('tinystories-656K') })).vocabSize, 2048);
+  assert.equal((await loadTokenizer(ck, { tokenizerPath: path('llama-cpp-vocab/ggml-vocab-gpt-2.gguf') })).vocabSize, 50257);
+  assert.equal((await loadTokenizer(ck, { tokenizerPath: path('stories260K/tok512.bin') })).vocabSize, 512);
+  await assert.rejects(loadTokenizer(ck, { tokenizerPath: path('nothing-here.json') }), (e: unknown) => e instanceof FormatError && /not found/.test(e.problem));
+  await assert.rejects(loadTokenizer(ck, { tokenizerPath: path('stories260K/tok512.model') }), /SentencePiece .model files are not supported/);
+  await assert.rejects(loadTokenizer(ck, { tokenizerPath: path('stories260K/reference.json') }), FormatError);
+  await assert.rejects(loadTokenizer(ck, { tokenizerPath: path('stories260K/stories260K.bin') }), FormatError);
+});
