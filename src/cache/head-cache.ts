@@ -1,3 +1,5 @@
+import { heapStorage, type CacheStorage } from './cache-storage.js';
+
 /**
  * One KV head of one layer: its own length (ragged across heads), absolute positions, post-RoPE
  * keys and values, and optionally the running attention each entry has received (H2O, FastGen).
@@ -15,10 +17,11 @@ export class HeadCache {
     readonly headDim: number,
     capacity = 16,
     trackAttention = false,
+    readonly storage: CacheStorage = heapStorage,
   ) {
-    this.keys = new Float32Array(capacity * headDim);
-    this.values = new Float32Array(capacity * headDim);
-    this.positions = new Int32Array(capacity);
+    this.keys = storage.floats(capacity * headDim);
+    this.values = storage.floats(capacity * headDim);
+    this.positions = storage.ints(capacity);
     this.attention = trackAttention ? new Float32Array(capacity) : null;
   }
 
@@ -66,7 +69,7 @@ export class HeadCache {
   }
 
   clone(): HeadCache {
-    const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attention !== null);
+    const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attention !== null, this.storage);
     c.keys.set(this.keys.subarray(0, this.length * this.headDim));
     c.values.set(this.values.subarray(0, this.length * this.headDim));
     c.positions.set(this.positions.subarray(0, this.length));
@@ -77,11 +80,11 @@ export class HeadCache {
 
   private grow(capacity: number): void {
     const d = this.headDim;
-    const keys = new Float32Array(capacity * d);
+    const keys = this.storage.floats(capacity * d);
     keys.set(this.keys);
-    const values = new Float32Array(capacity * d);
+    const values = this.storage.floats(capacity * d);
     values.set(this.values);
-    const positions = new Int32Array(capacity);
+    const positions = this.storage.ints(capacity);
     positions.set(this.positions);
     this.keys = keys;
     this.values = values;

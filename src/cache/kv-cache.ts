@@ -1,3 +1,4 @@
+import type { CacheStorage } from './cache-storage.js';
 import { HeadCache } from './head-cache.js';
 
 export interface KVCacheShape {
@@ -15,12 +16,12 @@ export class KVCache {
 
   constructor(
     readonly shape: KVCacheShape,
-    opts: { trackAttention?: boolean; heads?: HeadCache[][] } = {},
+    opts: { trackAttention?: boolean; heads?: HeadCache[][]; storage?: CacheStorage } = {},
   ) {
     this.heads =
       opts.heads ??
       Array.from({ length: shape.nLayers }, () =>
-        Array.from({ length: shape.nKvHeads }, () => new HeadCache(shape.headDim, 16, opts.trackAttention ?? false)),
+        Array.from({ length: shape.nKvHeads }, () => new HeadCache(shape.headDim, 16, opts.trackAttention ?? false, opts.storage)),
       );
   }
 

@@ -5,6 +5,8 @@ type CommandModule = { register(program: Command): void };
 const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./generate.js'),
   () => import('./report.js'),
+  () => import('./prune.js'),
+  () => import('./perplexity.js'),
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -11,7 +11,7 @@ export interface ModelFlags {
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
-    .option('--tokenizer <file>', 'tokenizer to use instead of the model'\''s own: tokenizer.json (or its folder), .gguf, or llama2.c .bin');
+    .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin");
 }
 
 export function openModel(flags: ModelFlags): Promise<LoadedModel> {

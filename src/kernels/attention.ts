@@ -52,3 +52,27 @@ export function attendHead(
     for (let i = 0; i < d; i++) out[outOff + i] += w * values[vo + i]!;
   }
 }
+
+/**
+ * Attention of n tokens (token t at position startPos + t) and all their query heads over one
+ * layer's KV heads: q and out are n × (heads.length · groupSize) × headDim, query head h reads KV
+ * head ⌊h / groupSize⌋. The plain TypeScript twin of the WebAssembly kernel.
+ */
+export function attendLayer(
+  out: Float32Array,
+  q: Float32Array,
+  n: number,
+  heads: readonly HeadCache[],
+  startPos: number,
+  groupSize: number,
+  window: number | undefined,
+): void {
+  const nHeads = heads.length * groupSize;
+  const d = heads[0]!.headDim;
+  const scores = new Float32Array(Math.max(1, ...heads.map((h) => h.length)));
+  for (let t = 0; t < n; t++)
+    for (let qh = 0; qh < nHeads; qh++) {
+      const o = (t * nHeads + qh) * d;
+      attendHead(out, o, q, o, heads[Math.floor(qh / groupSize)]!, startPos + t, window, scores, 1 / groupSize);
+    }
+}

@@ -1,3 +1,5 @@
+import type { CacheStorage } from '../cache/cache-storage.js';
+import type { HeadCache } from '../cache/head-cache.js';
 import type { Matrix } from '../model/matrix.js';
 
 /**
@@ -10,6 +12,13 @@ export interface Backend {
   prepare(m: Matrix): Matrix;
   /** out[n × w.rows] = x[n × w.cols] · wᵀ (x and out row-major). */
   matmul(out: Float32Array, x: Float32Array, n: number, w: Matrix): void;
+  /**
+   * Causal attention of n tokens (token t at position startPos + t) over one layer's KV heads, as
+   * `attendLayer` in kernels/attention.ts: q and out are n × (heads.length · groupSize) × headDim.
+   */
+  attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void;
+  /** Where KV caches for this backend keep their buffers (absent: the JS heap). */
+  readonly cacheStorage?: CacheStorage;
   /** Releases threads and memory. */
   dispose(): void;
 }

@@ -1,4 +1,6 @@
+import type { HeadCache } from '../cache/head-cache.js';
 import type { Matrix } from '../model/matrix.js';
+import { attendLayer } from './attention.js';
 import type { Backend } from './backend.js';
 import { dequantize } from './dequant.js';
 
@@ -24,6 +26,10 @@ export class TsBackend implements Backend {
         out[t * rows + r] = s;
       }
     }
+  }
+
+  attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void {
+    attendLayer(out, q, n, heads, startPos, groupSize, window);
   }
 
   dispose(): void {}

@@ -1,7 +1,6 @@
 import { KVCache } from '../cache/kv-cache.js';
 import type { Checkpoint } from '../formats/checkpoint.js';
 import type { Backend } from '../kernels/backend.js';
-import { attendHead } from '../kernels/attention.js';
 import { dequantize } from '../kernels/dequant.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
 import { rope, ropeInvFreq } from '../kernels/rope.js';
@@ -36,7 +35,6 @@ class Scratch {
 /** A Llama-family decoder: one forward pass whose variants (GQA, bias, tied, rope scaling, sliding window) come from the config. */
 export class Model {
   private scratch: Scratch | undefined;
-  private scores = new Float32Array(16);
   private readonly invFreq: Float64Array;
 
   private constructor(
@@ -54,7 +52,7 @@ export class Model {
 
   newCache(opts: { trackAttention?: boolean } = {}): KVCache {
     const { nLayers, nKvHeads, headDim } = this.config;
-    return new KVCache({ nLayers, nKvHeads, headDim }, opts);
+    return new KVCache({ nLayers, nKvHeads, headDim }, { ...opts, storage: this.backend.cacheStorage });
   }
 
   /** Runs `tokens` after what `cache` holds, appending their K/V; returns last-token (or all) logits. */
@@ -111,15 +109,7 @@ export class Model {
         heads[h]!.append(s.k, o, s.v, o, pos);
       }
     }
-    for (let t = 0; t < n; t++) {
-      const pos = startPos + t;
-      for (let qh = 0; qh < nHeads; qh++) {
-        const head = heads[Math.floor(qh / group)]!;
-        if (this.scores.length < head.length) this.scores = new Float32Array(head.capacity);
-        const o = (t * nHeads + qh) * headDim;
-        attendHead(s.att, o, s.q, o, head, pos, c.slidingWindow, this.scores, 1 / group);
-      }
-    }
+    be.attend(s.att, s.q, n, heads, startPos, group, c.slidingWindow);
     hooks?.afterAttention?.({ layer: l, queries: s.q.subarray(0, n * nHeads * headDim), n, startPos, heads });
 
     hooks?.onLinearInput?.(l, 'o', s.att, n);
