@@ -1,12 +1,9 @@
 import { TENSOR_NAMES, type Checkpoint } from '../../src/formats/checkpoint.js';
 import type { RawTensor } from '../../src/formats/tensor.js';
+import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
 import type { ModelConfig } from '../../src/model/config.js';
 
-/** A model as plain float32 tensors under canonical names (HF half-split rope layout). */
-export interface LogicalModel {
-  config: ModelConfig;
-  tensors: Map<string, { shape: number[]; data: Float32Array }>;
-}
+export type { LogicalModel };
 
 export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
   return {

@@ -1,0 +1,24 @@
+import type { Checkpoint } from './checkpoint.js';
+import { checkTensors } from './check-tensors.js';
+import { FormatError } from './format-error.js';
+import { parseGguf } from './gguf.js';
+import { modelConfigFromGguf, ROPE_FREQS } from './gguf-config.js';
+import { ggufToCanonicalNames } from './gguf-names.js';
+import { readFileBytes, type ByteAlloc } from './read-file.js';
+import type { RawTensor } from './tensor.js';
+
+/** Reads a GGUF model file; tensors keep their stored dtype and llama.cpp's q/k row layout. */
+export function readGgufCheckpoint(path: string, alloc?: ByteAlloc): Checkpoint {
+  const gguf = parseGguf(readFileBytes(path, alloc), path);
+  const config = modelConfigFromGguf(gguf.metadata, gguf.tensors, path);
+  const names = ggufToCanonicalNames(config.nLayers);
+  const tensors = new Map<string, RawTensor>();
+  for (const t of gguf.tensors) {
+    if (t.name === ROPE_FREQS) continue; // already folded into config.ropeScaling
+    const name = names.get(t.name);
+    // An unknown tensor means an architecture variant this engine would silently run wrongly.
+    if (name === undefined) throw new FormatError(path, `unexpected tensor '${t.name}' for architecture ${config.arch}`);
+    tensors.set(name, { ...t, name });
+  }
+  return checkTensors({ source: path, format: 'gguf', config, tensors, metadata: gguf.metadata });
+}
