@@ -5,7 +5,12 @@ import type { LogicalModel } from './random-model.js';
  * Naive float64 Llama forward over a whole sequence with full causal attention (no cache), written
  * independently of the engine: returns logits for every position.
  */
-export function referenceLogits(m: LogicalModel, tokens: number[]): Float64Array[] {
+export function referenceLogits(
+  m: LogicalModel,
+  tokens: number[],
+  /** Observes every softmax row: query head `head` at position `row` over key positions `keys`. */
+  onAttention?: (layer: number, head: number, row: number, keys: number[], weights: number[]) => void,
+): Float64Array[] {
   const c = m.config;
   const W = (name: string) => Float64Array.from(m.tensors.get(name)!.data);
   const d = c.headDim;
@@ -82,6 +87,7 @@ export function referenceLogits(m: LogicalModel, tokens: number[]): Float64Array
         const mx = Math.max(...sc);
         const ex = sc.map((s) => Math.exp(s - mx));
         const sum = ex.reduce((a, b) => a + b, 0);
+        onAttention?.(l, qh, i, js, ex.map((e) => e / sum));
         js.forEach((j, idx) => {
           for (let e = 0; e < d; e++) att[qh * d + e] += (ex[idx]! / sum) * vs[j]![kh * d + e]!;
         });
