@@ -22,7 +22,7 @@ export interface WrittenModel {
  * Writes `checkpoint` with the pruned matrices replaced as an HF directory (config.json +
  * model.safetensors, in the source's dtype when it is f16/bf16, else f32), q/k rows in the HF
  * half-split layout, plus the tokenizer: tokenizer.json and friends from an HF source, or a llama2.c
- * tokenizer copied as tokenizer.bin (load it with `--tokenizer DIR/tokenizer.bin`).
+ * tokenizer copied as tokenizer.bin (the loader finds it there).
  */
 export function writePrunedModel(checkpoint: Checkpoint, pruned: ReadonlyMap<string, Float32Array>, outDir: string, opts: { tokenizerPath?: string } = {}): WrittenModel {
   checkOutputDir(outDir);
@@ -62,12 +62,11 @@ function copyTokenizer(checkpoint: Checkpoint, outDir: string, tokenizerPath: st
     chmodSync(join(outDir, name), 0o644); // the source may be read-only
     return name;
   };
-  const llama2cNote = `the tokenizer is llama2.c's: load with --tokenizer ${join(outDir, 'tokenizer.bin')}`;
   if (tokenizerPath !== undefined) {
     if (statSync(tokenizerPath).isDirectory()) return { files: HF_SIDE_FILES.filter((f) => existsSync(join(tokenizerPath, f))).map((f) => copy(join(tokenizerPath, f), f)) };
     if (tokenizerPath.endsWith('.json')) return { files: [copy(tokenizerPath, 'tokenizer.json')] };
     if (tokenizerPath.endsWith('.gguf')) return { files: [], note: `the tokenizer is the GGUF's vocabulary: load with --tokenizer ${tokenizerPath}` };
-    return { files: [copy(tokenizerPath, 'tokenizer.bin')], note: llama2cNote };
+    return { files: [copy(tokenizerPath, 'tokenizer.bin')] };
   }
   switch (checkpoint.format) {
     case 'safetensors':
@@ -77,7 +76,7 @@ function copyTokenizer(checkpoint: Checkpoint, outDir: string, tokenizerPath: st
     case 'llama2c': {
       const found = llama2cTokenizerBeside(srcDir);
       if (!found) return { files: [], note: `no llama2.c tokenizer beside ${checkpoint.source} to copy: load with --tokenizer <file>` };
-      return { files: [copy(found, 'tokenizer.bin')], note: llama2cNote };
+      return { files: [copy(found, 'tokenizer.bin')] };
     }
   }
 }

@@ -12,7 +12,8 @@ import type { Tokenizer } from './tokenizer.js';
 /**
  * The tokenizer of a checkpoint: `opts.tokenizerPath` when given (a tokenizer.json or its directory, a
  * .gguf, or a llama2.c tokenizer .bin); else tokenizer.json beside safetensors, the vocab embedded in a
- * GGUF, or for llama2.c `tokenizer.bin` or the only `tok*.bin` beside the model.
+ * GGUF, or for llama2.c `tokenizer.bin` or the only `tok*.bin` beside the model (an HF directory
+ * without tokenizer.json may also carry a llama2.c `tokenizer.bin`).
  */
 export async function loadTokenizer(checkpoint: Checkpoint, opts: { tokenizerPath?: string } = {}): Promise<Tokenizer> {
   // run.c reads exactly vocab_size entries from the tokenizer file.
@@ -24,8 +25,11 @@ export async function loadTokenizer(checkpoint: Checkpoint, opts: { tokenizerPat
       return ggufTokenizer(checkpoint.metadata, checkpoint.source);
     case 'safetensors': {
       const path = join(dir, 'tokenizer.json');
-      if (!existsSync(path)) throw new FormatError(checkpoint.source, `no tokenizer.json in ${dir}; pass --tokenizer <file>`);
-      return loadHfTokenizer(path);
+      if (existsSync(path)) return loadHfTokenizer(path);
+      // an HF export of a llama2.c model (e.g. `kvtrim prune`) carries its tokenizer.bin
+      const bin = join(dir, 'tokenizer.bin');
+      if (existsSync(bin)) return loadTokenizerFile(bin, checkpoint.config.vocabSize);
+      throw new FormatError(checkpoint.source, `no tokenizer.json in ${dir}; pass --tokenizer <file>`);
     }
     case 'llama2c': {
       const path = llama2cTokenizerBeside(dir);

@@ -31,13 +31,12 @@ test('kvtrim prune writes a loadable checkpoint with a per-matrix summary; kvtri
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /model\.layers\.4\.mlp\.down_proj\.weight\s+64×172\s+50\.00%/);
   assert.match(r.out, /pruned matrices: 35, 113280 of 226560 weights zero \(50\.000%\)/);
-  assert.match(r.out, /--tokenizer .*tokenizer\.bin/);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.bin']) assert.ok(existsSync(join(out, f)), f);
 
-  const p = kvtrim('perplexity', '--model', out, '--tokenizer', join(out, 'tokenizer.bin'), '--text', TEXT, '--window', '32', '--stride', '16');
+  const p = kvtrim('perplexity', '--model', out, '--text', TEXT, '--window', '32', '--stride', '16');
   assert.equal(p.code, 0, p.err);
   const last = p.out.trim().split('\n').at(-1)!;
-  const { model, tokenizer } = await loadModel(out, { tokenizerPath: join(out, 'tokenizer.bin') });
+  const { model, tokenizer } = await loadModel(out);
   const want = perplexity(model, tokenizer.encode(readFileSync(TEXT, 'utf8')), { window: 32, stride: 16 }).perplexity;
   assert.equal(last, `perplexity: ${want.toFixed(4)}`);
 });
