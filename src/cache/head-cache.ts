@@ -7,8 +7,8 @@ import { heapStorage, type CacheStorage } from './cache-storage.js';
  */
 export class HeadCache {
   length = 0;
-  keys: Float32Array;
-  values: Float32Array;
+  protected keyBuf: Float32Array;
+  protected valueBuf: Float32Array;
   positions: Int32Array;
   /** Accumulated attention per entry; null unless the cache tracks attention. */
   attention: Float32Array | null;
@@ -19,10 +19,24 @@ export class HeadCache {
     trackAttention = false,
     readonly storage: CacheStorage = heapStorage,
   ) {
-    this.keys = storage.floats(capacity * headDim);
-    this.values = storage.floats(capacity * headDim);
+    this.keyBuf = storage.floats(capacity * headDim);
+    this.valueBuf = storage.floats(capacity * headDim);
     this.positions = storage.ints(capacity);
     this.attention = trackAttention ? new Float32Array(capacity) : null;
+  }
+
+  /** Keys of the live entries in the first length × headDim floats (post-RoPE). */
+  get keys(): Float32Array {
+    return this.keyBuf;
+  }
+
+  get values(): Float32Array {
+    return this.valueBuf;
+  }
+
+  /** Starts running attention sums from zero (a press asked for them after the cache was made). */
+  trackAttention(): void {
+    this.attention ??= new Float32Array(this.capacity);
   }
 
   get capacity(): number {
@@ -34,8 +48,8 @@ export class HeadCache {
     if (this.length === this.capacity) this.grow(this.capacity * 2);
     const d = this.headDim;
     const o = this.length * d;
-    this.keys.set(k.subarray(kOff, kOff + d), o);
-    this.values.set(v.subarray(vOff, vOff + d), o);
+    this.keyBuf.set(k.subarray(kOff, kOff + d), o);
+    this.valueBuf.set(v.subarray(vOff, vOff + d), o);
     this.positions[this.length] = position;
     if (this.attention) this.attention[this.length] = 0;
     this.length++;
@@ -50,8 +64,8 @@ export class HeadCache {
       if (!(r > prev && r < this.length)) throw new RangeError(`keep: index ${r} not sorted, unique and < ${this.length}`);
       prev = r;
       if (r !== w) {
-        this.keys.copyWithin(w * d, r * d, r * d + d);
-        this.values.copyWithin(w * d, r * d, r * d + d);
+        this.keyBuf.copyWithin(w * d, r * d, r * d + d);
+        this.valueBuf.copyWithin(w * d, r * d, r * d + d);
         this.positions[w] = this.positions[r]!;
         if (this.attention) this.attention[w] = this.attention[r]!;
       }
@@ -70,8 +84,8 @@ export class HeadCache {
 
   clone(): HeadCache {
     const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attention !== null, this.storage);
-    c.keys.set(this.keys.subarray(0, this.length * this.headDim));
-    c.values.set(this.values.subarray(0, this.length * this.headDim));
+    c.keyBuf.set(this.keyBuf.subarray(0, this.length * this.headDim));
+    c.valueBuf.set(this.valueBuf.subarray(0, this.length * this.headDim));
     c.positions.set(this.positions.subarray(0, this.length));
     if (this.attention) c.attention!.set(this.attention.subarray(0, this.length));
     c.length = this.length;
@@ -81,13 +95,13 @@ export class HeadCache {
   private grow(capacity: number): void {
     const d = this.headDim;
     const keys = this.storage.floats(capacity * d);
-    keys.set(this.keys);
+    keys.set(this.keyBuf);
     const values = this.storage.floats(capacity * d);
-    values.set(this.values);
+    values.set(this.valueBuf);
     const positions = this.storage.ints(capacity);
     positions.set(this.positions);
-    this.keys = keys;
-    this.values = values;
+    this.keyBuf = keys;
+    this.valueBuf = values;
     this.positions = positions;
     if (this.attention) {
       const a = new Float32Array(capacity);

@@ -1,5 +1,6 @@
 import type { CacheStorage } from './cache-storage.js';
 import { HeadCache } from './head-cache.js';
+import { QuantizedHeadCache, type KvQuantOptions } from './quantized-head-cache.js';
 
 export interface KVCacheShape {
   nLayers: number;
@@ -13,16 +14,23 @@ export class KVCache {
   readonly heads: HeadCache[][];
   /** Tokens processed so far: the absolute position the next token gets. */
   seen = 0;
+  /** Token ids by absolute position, recorded by the session (token-class presses read them). */
+  tokens: number[] = [];
 
   constructor(
     readonly shape: KVCacheShape,
-    opts: { trackAttention?: boolean; heads?: HeadCache[][]; storage?: CacheStorage } = {},
+    /** `quant`: KIVI-style quantised storage (methods.md §13) instead of float32. */
+    opts: { trackAttention?: boolean; heads?: HeadCache[][]; storage?: CacheStorage; quant?: KvQuantOptions } = {},
   ) {
-    this.heads =
-      opts.heads ??
-      Array.from({ length: shape.nLayers }, () =>
-        Array.from({ length: shape.nKvHeads }, () => new HeadCache(shape.headDim, 16, opts.trackAttention ?? false, opts.storage)),
-      );
+    const track = opts.trackAttention ?? false;
+    const newHead = () =>
+      opts.quant ? new QuantizedHeadCache(shape.headDim, opts.quant, track) : new HeadCache(shape.headDim, 16, track, opts.storage);
+    this.heads = opts.heads ?? Array.from({ length: shape.nLayers }, () => Array.from({ length: shape.nKvHeads }, newHead));
+  }
+
+  /** Makes every head keep running attention sums from now on (H2O). */
+  trackAttention(): void {
+    for (const hs of this.heads) for (const h of hs) h.trackAttention();
   }
 
   layer(l: number): HeadCache[] {
@@ -37,7 +45,7 @@ export class KVCache {
     return b;
   }
 
-  /** What the uncompressed cache would hold after `seen` tokens. */
+  /** What the uncompressed float32 cache would hold after `seen` tokens. */
   fullBytes(): number {
     const { nLayers, nKvHeads, headDim } = this.shape;
     return this.seen * nLayers * nKvHeads * HeadCache.bytesPerEntry(headDim);
@@ -50,9 +58,18 @@ export class KVCache {
     return n;
   }
 
+  /** Becomes a copy of `src` (same shape), keeping this object and its token array identity. */
+  restore(src: KVCache): void {
+    src.heads.forEach((hs, l) => hs.forEach((h, i) => (this.heads[l]![i] = h.clone())));
+    this.seen = src.seen;
+    this.tokens.length = 0;
+    this.tokens.push(...src.tokens);
+  }
+
   clone(): KVCache {
     const c = new KVCache(this.shape, { heads: this.heads.map((hs) => hs.map((h) => h.clone())) });
     c.seen = this.seen;
+    c.tokens = [...this.tokens];
     return c;
   }
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { Session } from '../generate/session.js';
+import { SHOT_PRESSES, splitShots } from '../press/split-shots.js';
 import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
+import { addPressOptions, kvQuantOption, pressOptions, type PressFlags } from './press-options.js';
 
-interface GenerateFlags extends ModelFlags {
+interface GenerateFlags extends ModelFlags, PressFlags {
   prompt: string;
   maxTokens: number;
   temperature: number;
@@ -11,10 +13,11 @@ interface GenerateFlags extends ModelFlags {
   seed: number;
   chat?: boolean;
   stop?: string[];
+  shotSeparator?: string;
 }
 
 export function register(program: Command): void {
-  addModelOptions(program.command('generate').description('generate text from a prompt, streaming tokens'))
+  addPressOptions(addModelOptions(program.command('generate').description('generate text from a prompt, streaming tokens')))
     .requiredOption('--prompt <text>', 'the prompt')
     .option('--max-tokens <n>', 'maximum new tokens', numberFlag('max-tokens'), 128)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', numberFlag('temperature'), 0)
@@ -23,6 +26,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'sampling seed', numberFlag('seed'), 0)
     .option('--stop <text...>', 'stop strings')
     .option('--chat', "wrap the prompt as a user message in the model's chat template")
+    .option('--shot-separator <sep>', 'split the prompt into few-shot examples at SEP (\\n, \\t escapes; last block = question); default a blank line with shot-level presses')
     .action(async (flags: GenerateFlags) => {
       const { model, tokenizer } = await openModel(flags);
       let prompt = flags.prompt;
@@ -30,8 +34,10 @@ export function register(program: Command): void {
         if (!tokenizer.applyChatTemplate) throw new Error('--chat: this model has no chat template');
         prompt = tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
       }
-      const session = new Session(model, tokenizer);
-      session.prefill(prompt);
+      const session = new Session(model, tokenizer, { kvQuant: kvQuantOption(flags) });
+      const sep = flags.shotSeparator ?? (SHOT_PRESSES.includes(flags.press ?? '') ? '\n\n' : undefined);
+      const segments = sep === undefined ? undefined : splitShots(prompt, sep.replace(/\\n/g, '\n').replace(/\\t/g, '\t'));
+      session.prefill(prompt, { ...pressOptions(flags), segments });
       for await (const t of session.generate({
         maxTokens: flags.maxTokens,
         temperature: flags.temperature,
@@ -46,7 +52,8 @@ export function register(program: Command): void {
       const rate = (n: number, ms: number) => (ms > 0 ? ((n * 1000) / ms).toFixed(1) : '-');
       console.error(
         `tokens: ${s.promptTokens} prompt + ${s.generatedTokens} generated | prefill ${rate(s.promptTokens, s.prefillMs)} tok/s | ` +
-          `decode ${rate(s.generatedTokens, s.decodeMs)} tok/s | KV bytes ${session.cache.bytes()} (full ${session.cache.fullBytes()})`,
+          `decode ${rate(s.generatedTokens, s.decodeMs)} tok/s | KV bytes ${session.cache.bytes()} kept of ${session.cache.fullBytes()} full ` +
+          `(${((100 * session.cache.bytes()) / Math.max(1, session.cache.fullBytes())).toFixed(1)}%)`,
       );
     });
 }

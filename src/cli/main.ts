@@ -4,9 +4,15 @@ import { Command } from 'commander';
 type CommandModule = { register(program: Command): void };
 const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./generate.js'),
+  () => import('./info.js'),
+  () => import('./download.js'),
   () => import('./report.js'),
+  () => import('./eval.js'),
   () => import('./prune.js'),
   () => import('./perplexity.js'),
+  () => import('./heatmap.js'),
+  () => import('./bench.js'),
+  () => import('./presses.js'),
 ];
 
 export async function main(argv: string[]): Promise<void> {

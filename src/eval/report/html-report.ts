@@ -19,6 +19,8 @@ interface ChartSpec {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** KV actually kept, in percent of the full cache (presses such as ShotKV or FastGen do not keep exactly 1 − ratio). */
+const measuredKept = (c: Cell) => Math.round((1000 * c.kvBytes) / c.kvBytesFull) / 10;
 const byNum = (a: number, b: number) => a - b;
 
 /** A self-contained HTML report (tables + Chart.js line charts inlined) of a study's results. */
@@ -45,7 +47,7 @@ pre{background:#f6f8fb;padding:12px;overflow:auto;white-space:pre-wrap}
 .note{color:#5b6475}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p class="note">Scores are task accuracy (0–100 %). “KV kept” is the share of the KV cache a press keeps (100 % = full cache; kvtrim's <code>ratio</code> is the share removed). Δ is the change against the full cache on the same examples. KL is the mean next-token KL divergence of the compressed cache from the full cache along the full-cache answer (teacher-forced); top-1 is how often both predict the same token.</p>
+<p class="note">Scores are task accuracy (0–100 %). “KV kept” is the share of the KV cache a press keeps (100 % = full cache; kvtrim's <code>ratio</code> is the share removed): table columns are the nominal budget, chart positions the bytes actually kept after generation. Δ is the change against the full cache on the same examples. KL is the mean next-token KL divergence of the compressed cache from the full cache along the full-cache answer (teacher-forced); top-1 is how often both predict the same token.</p>
 ${table(['setting', 'value'], Object.entries(settings).map(([k, v]) => [esc(k), esc(v)]))}
 ${sections.join('\n')}
 ${meta.modelCard ? `<h2>Model card</h2><pre>${esc(meta.modelCard)}</pre>` : ''}
@@ -91,7 +93,7 @@ function settingSection(setting: Setting, cells: Cell[], charts: ChartSpec[]): s
         label: p,
         points: ratios.flatMap((r) => {
           const c = cell(ability, p, r);
-          return c ? [{ x: kvKeptPercent(r), y: 100 * c.score }] : [];
+          return c ? [{ x: measuredKept(c), y: 100 * c.score }] : [];
         }),
       })),
     });
@@ -128,7 +130,8 @@ function settingSection(setting: Setting, cells: Cell[], charts: ChartSpec[]): s
           const cs = pooled.filter((c) => c.ratio === r && (r === 0 ? c.press === 'full' : c.press === p));
           if (!cs.length) return [];
           const n = cs.reduce((a, c) => a + c.n, 0);
-          return [{ x: kvKeptPercent(r), y: (scale * cs.reduce((a, c) => a + c[metric] * c.n, 0)) / n }];
+          const kept = (100 * cs.reduce((a, c) => a + (c.kvBytes / c.kvBytesFull) * c.n, 0)) / n;
+          return [{ x: Math.round(kept * 10) / 10, y: (scale * cs.reduce((a, c) => a + c[metric] * c.n, 0)) / n }];
         }),
       })),
     });

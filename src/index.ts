@@ -1,0 +1,25 @@
+// The library surface of kvtrim: load a model, run sessions with compressed KV caches, study and inspect them.
+export { loadModel, type LoadedModel } from './model/load-model.js';
+export { Model, type ForwardOptions } from './model/model.js';
+export type { ModelConfig } from './model/config.js';
+export { loadCheckpoint } from './formats/load-checkpoint.js';
+export { FormatError } from './formats/format-error.js';
+export { downloadModel } from './formats/hub-download.js';
+export { loadTokenizer } from './tokenizer/load-tokenizer.js';
+export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer.js';
+export { Session, type GenerateOptions, type PrefillOptions } from './generate/session.js';
+export { KVCache } from './cache/kv-cache.js';
+export { HeadCache } from './cache/head-cache.js';
+export { pressRegistry, createPress, findPress } from './press/registry.js';
+export type { Press, Budget, Keep } from './press/press.js';
+export type { LayerView } from './press/layer-view.js';
+export { splitShots } from './press/split-shots.js';
+export { createWasmBackend } from './kernels/wasm-backend.js';
+export { runStudy } from './eval/runner.js';
+export { syntheticSuite, taskByName } from './eval/tasks/registry.js';
+export { loadDatasetTask } from './eval/datasets/load-dataset-task.js';
+export { writeReport } from './eval/report/write-report.js';
+export { inspectPrompt } from './inspect/inspect-prompt.js';
+export { captureAttention } from './inspect/attention-capture.js';
+export { pruneModel } from './prune/prune-model.js';
+export { perplexity } from './eval/perplexity.js';
