@@ -1,21 +1,35 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { DTYPE_LAYOUT, type DType } from '../formats/tensor.js';
+import { createWasmBackend } from '../kernels/wasm-backend.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 
 export interface ModelFlags {
   model?: string;
   tokenizer?: string;
+  threads?: number;
+  dtype?: DType;
 }
 
 /** The flags every command that runs a model shares. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
-    .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin");
+    .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
+    .option('--threads <n>', 'compute threads (default: cores)', numberFlag('threads'))
+    .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag);
 }
 
-export function openModel(flags: ModelFlags): Promise<LoadedModel> {
-  return loadModel(flags.model ?? defaultModelPath(), { tokenizerPath: flags.tokenizer });
+/** Loads the model onto the WebAssembly SIMD backend with `--threads` threads. */
+export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
+  const backend = await createWasmBackend({ threads: flags.threads ?? availableParallelism(), dtype: flags.dtype });
+  return loadModel(flags.model ?? defaultModelPath(), { tokenizerPath: flags.tokenizer, backend });
+}
+
+function dtypeFlag(value: string): DType {
+  if (!(value in DTYPE_LAYOUT)) throw new Error(`--dtype expects one of ${Object.keys(DTYPE_LAYOUT).join(', ')}, got '${value}'`);
+  return value as DType;
 }
 
 /** Parses a numeric flag, rejecting anything that is not a finite number. */

@@ -17,6 +17,10 @@ export interface Backend {
    * `attendLayer` in kernels/attention.ts: q and out are n × (heads.length · groupSize) × headDim.
    */
   attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void;
+  /** gate[i] = silu(gate[i]) · up[i] for i < len (the SwiGLU MLP's nonlinearity), in place. */
+  swiglu(gate: Float32Array, up: Float32Array, len: number): void;
+  /** Memory to read model files into, so `prepare` finds weights already in place (absent: the JS heap). */
+  allocBytes?(bytes: number): Uint8Array;
   /** Where KV caches for this backend keep their buffers (absent: the JS heap). */
   readonly cacheStorage?: CacheStorage;
   /** Releases threads and memory. */

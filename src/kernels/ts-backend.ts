@@ -2,6 +2,7 @@ import type { HeadCache } from '../cache/head-cache.js';
 import type { Matrix } from '../model/matrix.js';
 import { attendLayer } from './attention.js';
 import type { Backend } from './backend.js';
+import { swiglu } from './swiglu.js';
 import { dequantize } from './dequant.js';
 
 /** Portable plain-TypeScript backend: the oracle every faster backend is tested against. */
@@ -30,6 +31,10 @@ export class TsBackend implements Backend {
 
   attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void {
     attendLayer(out, q, n, heads, startPos, groupSize, window);
+  }
+
+  swiglu(gate: Float32Array, up: Float32Array, len: number): void {
+    swiglu(gate, up, len);
   }
 
   dispose(): void {}

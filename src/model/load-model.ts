@@ -13,7 +13,7 @@ export interface LoadedModel {
 
 /** Loads a checkpoint (HF directory, .gguf or llama2.c .bin) with its tokenizer. */
 export async function loadModel(path: string, opts: { tokenizerPath?: string; backend?: Backend } = {}): Promise<LoadedModel> {
-  const checkpoint = loadCheckpoint(path);
+  const checkpoint = loadCheckpoint(path, { alloc: opts.backend?.allocBytes?.bind(opts.backend) });
   const tokenizer = await loadTokenizer(checkpoint, { tokenizerPath: opts.tokenizerPath });
   const model = Model.fromCheckpoint(checkpoint, { backend: opts.backend });
   return { model, tokenizer, checkpoint };

@@ -4,7 +4,6 @@ import type { Backend } from '../kernels/backend.js';
 import { dequantize } from '../kernels/dequant.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
 import { rope, ropeInvFreq } from '../kernels/rope.js';
-import { swiglu } from '../kernels/swiglu.js';
 import { TsBackend } from '../kernels/ts-backend.js';
 import type { ModelConfig } from './config.js';
 import type { ForwardHooks } from './hooks.js';
@@ -120,7 +119,7 @@ export class Model {
     hooks?.onLinearInput?.(l, 'gateUp', s.xn, n);
     be.matmul(s.gate, s.xn, n, w.wGate);
     be.matmul(s.up, s.xn, n, w.wUp);
-    swiglu(s.gate, s.up, n * hiddenDim);
+    be.swiglu(s.gate, s.up, n * hiddenDim);
     hooks?.onLinearInput?.(l, 'down', s.gate, n);
     be.matmul(s.proj, s.gate, n, w.wDown);
     addInPlace(hidden, s.proj, n * dim);

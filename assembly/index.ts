@@ -1,0 +1,32 @@
+// The kernels' single entry point for the thread pool: a thread that claims chunk `chunk` of a job
+// calls runJob with the control block, the chunk index and the chunk count; the job's opcode and
+// arguments are i32s written there by the main thread.
+import { matmul } from './matmul';
+import { attend } from './attention';
+import { swiglu } from './swiglu';
+
+export { matmul, blockRows } from './matmul';
+export { quantizeQ8 } from './quantize';
+export { packX } from './gemm-f32';
+export { attend } from './attention';
+export { swiglu } from './swiglu';
+
+const OP_MATMUL = 1;
+const OP_ATTEND = 2;
+const OP_SWIGLU = 3;
+
+/** Control block: [4] opcode, [5…] arguments (i32, pointers as unsigned bits). */
+export function runJob(ctrl: usize, chunk: i32, chunks: i32): void {
+  const op = load<i32>(ctrl, 16);
+  const a = ctrl + 20;
+  if (op == OP_MATMUL)
+    matmul(load<i32>(a), load<u32>(a, 4), load<u32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), load<i32>(a, 20), load<i32>(a, 24), load<u32>(a, 28), load<u32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), chunk, chunks);
+  else if (op == OP_ATTEND)
+    attend(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), chunk, chunks);
+  else if (op == OP_SWIGLU) swiglu(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), chunk, chunks);
+}
+
+/** First byte the JavaScript side may allocate from. */
+export function heapBase(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,81 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TENSOR_NAMES } from '../src/formats/checkpoint.js';
+import type { DType } from '../src/formats/tensor.js';
+import { writeGgufModel, type GgufVocab } from '../src/formats/writers/gguf-writer.js';
+import type { LogicalModel } from '../src/formats/writers/logical-model.js';
+import type { ModelConfig } from '../src/model/config.js';
+
+const common = { maxSeqLen: 2048, normEps: 1e-5, ropeLayout: 'half', tiedEmbeddings: true, bosId: 1, eosIds: [2] } as const;
+
+/** Shapes of the released models the benchmark stands in for (random weights, same sizes). */
+export const BENCH_SHAPES: Record<string, ModelConfig> = {
+  'smollm2-135m': { ...common, eosIds: [2], arch: 'llama', dim: 576, hiddenDim: 1536, nLayers: 30, nHeads: 9, nKvHeads: 3, headDim: 64, vocabSize: 49152, ropeTheta: 100000, qkvBias: false },
+  'qwen2.5-0.5b': { ...common, eosIds: [2], arch: 'qwen2', dim: 896, hiddenDim: 4864, nLayers: 24, nHeads: 14, nKvHeads: 2, headDim: 64, vocabSize: 151936, ropeTheta: 1000000, qkvBias: true },
+};
+
+/** A SentencePiece-style vocabulary of n made-up pieces (control, byte and normal tokens) that llama.cpp accepts. */
+function syntheticVocab(n: number): GgufVocab {
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const tokenTypes = [2, 3, 3];
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    tokenTypes.push(6);
+  }
+  while (tokens.length < n) {
+    tokens.push(`▁t${tokens.length}`);
+    tokenTypes.push(1);
+  }
+  return { model: 'llama', tokens, tokenTypes, scores: tokens.map((_, i) => -i) };
+}
+
+/** Weights ~ U(−a, a) with a = 1/√fan_in (norms near 1), so activations stay in a sane range over many layers. */
+function randomWeights(c: ModelConfig, seed: number): LogicalModel {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const tensors: LogicalModel['tensors'] = new Map();
+  const add = (name: string, shape: number[], norm = false) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const a = norm ? 0.1 : 1 / Math.sqrt(shape[shape.length - 1]!);
+    for (let i = 0; i < data.length; i++) data[i] = (norm ? 1 : 0) + (rand() * 2 - 1) * a;
+    tensors.set(name, { shape, data });
+  };
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
+  add(TENSOR_NAMES.finalNorm, [c.dim], true);
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = TENSOR_NAMES.layer(l);
+    add(n.attnNorm, [c.dim], true);
+    add(n.wq, [q, c.dim]);
+    add(n.wk, [kv, c.dim]);
+    add(n.wv, [kv, c.dim]);
+    add(n.wo, [c.dim, q]);
+    if (c.qkvBias) for (const [name, len] of [[n.bq, q], [n.bk, kv], [n.bv, kv]] as const) add(name, [len]);
+    add(n.ffnNorm, [c.dim], true);
+    add(n.wGate, [c.hiddenDim, c.dim]);
+    add(n.wUp, [c.hiddenDim, c.dim]);
+    add(n.wDown, [c.dim, c.hiddenDim]);
+  }
+  return { config: c, tensors };
+}
+
+/** Path of the benchmark GGUF for a shape and dtype, written with the project's writer on first use (cached in the temp dir). */
+export function benchModelPath(shape: string, dtype: DType, dir = join(tmpdir(), 'kvtrim-bench')): string {
+  const config = BENCH_SHAPES[shape];
+  if (!config) throw new Error(`unknown bench shape ${shape}`);
+  const path = join(dir, `${shape}-${dtype}.gguf`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const partial = `${path}.partial`;
+  writeGgufModel(partial, randomWeights(config, 42), { dtype, vocab: syntheticVocab(config.vocabSize), name: `${shape}-random` });
+  renameSync(partial, path);
+  return path;
+}

@@ -1,0 +1,60 @@
+// `npm run bench`: random-weight SmolLM2-135M- and Qwen2.5-0.5B-shaped GGUF models (F32, F16,
+// Q8_0) written by the project's own writer, kvtrim vs node-llama-cpp on each file at 1 and 2
+// threads, one table. Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2.
+import { statSync } from 'node:fs';
+import { Command } from 'commander';
+import { compareEngines, type Comparison } from '../src/bench/measure.js';
+import type { DType } from '../src/formats/tensor.js';
+import { BENCH_SHAPES, benchModelPath } from './bench-models.js';
+
+/** Read bandwidth of the development machine (2 cores together), for the decode ceiling column. */
+const BANDWIDTH_GBS = 35;
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const opts = new Command('bench')
+  .option('--shapes <list>', 'model shapes', list, Object.keys(BENCH_SHAPES))
+  .option('--dtypes <list>', 'weight dtypes', list, ['f32', 'f16', 'q8_0'])
+  .option('--threads <list>', 'thread counts', list, ['1', '2'])
+  .option('--prompt-tokens <n>', 'prompt length', Number, 512)
+  .option('--gen-tokens <n>', 'decode steps', Number, 128)
+  .parse(process.argv)
+  .opts<{ shapes: string[]; dtypes: DType[]; threads: string[]; promptTokens: number; genTokens: number }>();
+
+interface Row {
+  shape: string;
+  dtype: DType;
+  threads: number;
+  mb: number;
+  r: Comparison;
+}
+const rows: Row[] = [];
+const fmt = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
+const header = 'model          dtype  thr | kvtrim prefill decode  RSS MB | llama.cpp prefill decode  RSS MB | ratio prefill decode | decode / ceiling';
+const line = ({ shape, dtype, threads, mb, r }: Row) =>
+  `${shape.padEnd(14)} ${dtype.padEnd(5)} ${String(threads).padStart(3)} | ${fmt(r.kvtrim.prefill_tps).padStart(14)} ${fmt(r.kvtrim.decode_tps).padStart(6)} ${fmt(r.kvtrim.peak_rss_mb, 0).padStart(7)} | ${fmt(r.llamacpp?.prefill_tps).padStart(17)} ${fmt(r.llamacpp?.decode_tps).padStart(6)} ${fmt(r.llamacpp?.peak_rss_mb, 0).padStart(7)} | ${fmt(r.ratio?.prefill, 2).padStart(13)} ${fmt(r.ratio?.decode, 2).padStart(6)} | ${fmt(r.kvtrim.decode_tps / ((BANDWIDTH_GBS * 1e9) / (mb * 1e6)), 2).padStart(6)} of ${fmt((BANDWIDTH_GBS * 1e3) / mb, 0)} tok/s`;
+
+console.log(header);
+for (const shape of opts.shapes)
+  for (const dtype of opts.dtypes) {
+    const path = benchModelPath(shape, dtype);
+    const mb = statSync(path).size / 1e6;
+    for (const t of opts.threads) {
+      const threads = Number(t);
+      const r = await compareEngines(path, { threads, promptTokens: opts.promptTokens, genTokens: opts.genTokens }, true);
+      rows.push({ shape, dtype, threads, mb, r });
+      console.log(line(rows[rows.length - 1]!));
+    }
+  }
+
+// Best thread count per engine, as the bar compares them.
+console.log('\nat each engine\'s best thread count:');
+for (const shape of opts.shapes)
+  for (const dtype of opts.dtypes) {
+    const rs = rows.filter((x) => x.shape === shape && x.dtype === dtype);
+    const best = (f: (r: Comparison) => number | undefined) => Math.max(...rs.map((x) => f(x.r) ?? 0));
+    const pk = best((r) => r.kvtrim.prefill_tps);
+    const pl = best((r) => r.llamacpp?.prefill_tps);
+    const dk = best((r) => r.kvtrim.decode_tps);
+    const dl = best((r) => r.llamacpp?.decode_tps);
+    console.log(`${shape.padEnd(14)} ${dtype.padEnd(5)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×)`);
+  }

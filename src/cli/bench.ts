@@ -1,0 +1,41 @@
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { compareEngines } from '../bench/measure.js';
+import type { Throughput } from '../bench/throughput.js';
+import { numberFlag } from './model-options.js';
+
+interface BenchFlags {
+  model: string;
+  threads: number;
+  promptTokens: number;
+  genTokens: number;
+  vsLlamacpp?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('prefill and decode throughput and peak memory, optionally against node-llama-cpp on the same file')
+    .requiredOption('--model <file>', 'model file (.gguf for --vs-llamacpp)')
+    .option('--threads <n>', 'threads (default: cores)', numberFlag('threads'), availableParallelism())
+    .option('--prompt-tokens <n>', 'prompt length, prefilled as one batch', numberFlag('prompt-tokens'), 512)
+    .option('--gen-tokens <n>', 'greedy decode steps after the prompt', numberFlag('gen-tokens'), 128)
+    .option('--vs-llamacpp', 'also run node-llama-cpp (CPU) on the same file, and print ratios')
+    .option('--json', 'print the result as one JSON object on the last line')
+    .action(async (f: BenchFlags) => {
+      for (const [name, v, min] of [['threads', f.threads, 1], ['prompt-tokens', f.promptTokens, 1], ['gen-tokens', f.genTokens, 1]] as const)
+        if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${v}`);
+      const r = await compareEngines(f.model, { threads: f.threads, promptTokens: f.promptTokens, genTokens: f.genTokens }, f.vsLlamacpp ?? false);
+      if (f.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      const line = (name: string, t: Throughput) =>
+        `${name.padEnd(10)} prefill ${t.prefill_tps.toFixed(1).padStart(8)} tok/s   decode ${t.decode_tps.toFixed(1).padStart(7)} tok/s   peak RSS ${t.peak_rss_mb.toFixed(0).padStart(6)} MB`;
+      console.log(`${f.model}, ${f.threads} thread(s), prompt ${f.promptTokens}, generate ${f.genTokens}`);
+      console.log(line('kvtrim', r.kvtrim));
+      if (r.llamacpp) console.log(line('llama.cpp', r.llamacpp));
+      if (r.ratio) console.log(`ratio      prefill ${r.ratio.prefill.toFixed(2)}×          decode ${r.ratio.decode.toFixed(2)}×`);
+    });
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { ensureKernelsBuilt } from '../helpers/wasm-kernels.js';
+
+const model = fileURLToPath(new URL('../../../shared/models/stories260K/stories260K.gguf', import.meta.url));
+const cli = `import { main } from ${JSON.stringify(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)))}; await main(process.argv.slice(0, 1).concat(process.argv.slice(1)));`;
+
+function bench(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', cli, 'kvtrim', 'bench', '--model', model, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+before(() => ensureKernelsBuilt());
+
+test('kvtrim bench --vs-llamacpp --json: the last line is one JSON object with both engines and their ratios', () => {
+  const r = bench(['--threads', '1', '--prompt-tokens', '32', '--gen-tokens', '8', '--vs-llamacpp', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
+  for (const engine of ['kvtrim', 'llamacpp'])
+    for (const k of ['prefill_tps', 'decode_tps', 'peak_rss_mb']) assert.ok(last[engine]![k]! > 0, `${engine}.${k} = ${last[engine]![k]}`);
+  assert.ok(Math.abs(last.ratio!.prefill! - last.kvtrim!.prefill_tps! / last.llamacpp!.prefill_tps!) < 1e-9);
+  assert.ok(Math.abs(last.ratio!.decode! - last.kvtrim!.decode_tps! / last.llamacpp!.decode_tps!) < 1e-9);
+});
+
+test('kvtrim bench rejects bad numbers and a missing model with a clear message', () => {
+  const r = bench(['--threads', '0']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--threads must be an integer/);
+  const m = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', cli, 'kvtrim', 'bench', '--model', '/nonexistent.gguf', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.notEqual(m.status, 0);
+  assert.match(m.stderr, /nonexistent/);
+});

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { HeadCache } from '../../src/cache/head-cache.js';
+import { attendLayer } from '../../src/kernels/attention.js';
+import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
+import { ensureKernelsBuilt, randoms, sameBits } from '../helpers/wasm-kernels.js';
+
+let one: WasmBackend;
+let two: WasmBackend;
+before(async () => {
+  ensureKernelsBuilt();
+  one = await createWasmBackend({ threads: 1 });
+  two = await createWasmBackend({ threads: 2 });
+});
+after(() => {
+  one.dispose();
+  two.dispose();
+});
+
+interface Case {
+  kvHeads: number;
+  group: number;
+  headDim: number;
+  n: number;
+  startPos: number;
+  window?: number;
+}
+
+/** Ragged heads: each KV head holds positions 0…startPos+n−1 with a different set evicted. */
+function fillHeads(backend: WasmBackend | undefined, c: Case, seed: number): HeadCache[] {
+  const r = randoms(seed);
+  const total = c.startPos + c.n;
+  return Array.from({ length: c.kvHeads }, (_, h) => {
+    const head = new HeadCache(c.headDim, 4, false, backend?.cacheStorage);
+    const k = new Float32Array(c.headDim);
+    const v = new Float32Array(c.headDim);
+    for (let p = 0; p < total; p++) {
+      if (p < c.startPos && (p * 7 + h * 3) % 5 === 0) continue; // evicted from the prompt part
+      for (let i = 0; i < c.headDim; i++) {
+        k[i] = r() * 2;
+        v[i] = r();
+      }
+      head.append(k, 0, v, 0, p);
+    }
+    return head;
+  });
+}
+
+/** Float64 two-pass softmax attention, written from the definition. */
+function naive(q: Float32Array, heads: HeadCache[], c: Case): Float64Array {
+  const nHeads = c.kvHeads * c.group;
+  const d = c.headDim;
+  const out = new Float64Array(c.n * nHeads * d);
+  for (let t = 0; t < c.n; t++)
+    for (let qh = 0; qh < nHeads; qh++) {
+      const head = heads[Math.floor(qh / c.group)]!;
+      const pos = c.startPos + t;
+      const qo = (t * nHeads + qh) * d;
+      const seen: [number, number][] = [];
+      for (let j = 0; j < head.length; j++) {
+        const p = head.positions[j]!;
+        if (p > pos || (c.window !== undefined && p <= pos - c.window)) continue;
+        let s = 0;
+        for (let i = 0; i < d; i++) s += q[qo + i]! * head.keys[j * d + i]!;
+        seen.push([j, s / Math.sqrt(d)]);
+      }
+      const max = Math.max(...seen.map(([, s]) => s));
+      const sum = seen.reduce((a, [, s]) => a + Math.exp(s - max), 0);
+      for (const [j, s] of seen) {
+        const w = Math.exp(s - max) / sum;
+        for (let i = 0; i < d; i++) out[qo + i] += w * head.values[j * d + i]!;
+      }
+    }
+  return out;
+}
+
+const cases: Case[] = [
+  { kvHeads: 3, group: 3, headDim: 64, n: 1, startPos: 40 },
+  { kvHeads: 3, group: 3, headDim: 64, n: 17, startPos: 0 },
+  { kvHeads: 2, group: 2, headDim: 6, n: 5, startPos: 9 },
+  { kvHeads: 1, group: 4, headDim: 34, n: 9, startPos: 3, window: 5 },
+  { kvHeads: 4, group: 1, headDim: 13, n: 1, startPos: 30, window: 8 },
+];
+
+for (const c of cases) {
+  const name = `kv ${c.kvHeads} × group ${c.group}, d ${c.headDim}, n ${c.n} from ${c.startPos}${c.window ? `, window ${c.window}` : ''}`;
+  test(`attention ${name}: wasm (1 and 2 threads, identical bits) and the TS twin match float64`, () => {
+    const seed = c.headDim * 31 + c.n;
+    const h1 = fillHeads(one, c, seed);
+    const h2 = fillHeads(two, c, seed);
+    const hTs = fillHeads(undefined, c, seed);
+    const len = c.n * c.kvHeads * c.group * c.headDim;
+    const r = randoms(seed + 1);
+    const q = Float32Array.from({ length: len }, () => r() * 2);
+    const a = new Float32Array(len);
+    const b = new Float32Array(len);
+    const t = new Float32Array(len);
+    one.attend(a, q, c.n, h1, c.startPos, c.group, c.window);
+    two.attend(b, q, c.n, h2, c.startPos, c.group, c.window);
+    attendLayer(t, q, c.n, hTs, c.startPos, c.group, c.window);
+    assert.ok(sameBits(a, b), 'threads 1 vs 2 differ');
+    const ref = naive(q, hTs, c);
+    for (let i = 0; i < len; i++) {
+      // outputs are convex combinations of values in [-1, 1): absolute error is relative to 1
+      assert.ok(Math.abs(a[i]! - ref[i]!) < 1e-5, `wasm [${i}] ${a[i]} vs ${ref[i]}`);
+      assert.ok(Math.abs(t[i]! - ref[i]!) < 1e-5, `ts [${i}] ${t[i]} vs ${ref[i]}`);
+    }
+  });
+}
+
+test('attention: a cache on the JS heap or tracking attention takes the TypeScript path with the same result', () => {
+  const c: Case = { kvHeads: 2, group: 2, headDim: 8, n: 3, startPos: 5 };
+  const heap = fillHeads(undefined, c, 5);
+  const tracked = fillHeads(undefined, c, 5).map((h) => {
+    const t = new HeadCache(h.headDim, 4, true, one.cacheStorage);
+    for (let j = 0; j < h.length; j++) t.append(h.keys, j * h.headDim, h.values, j * h.headDim, h.positions[j]!);
+    return t;
+  });
+  const len = c.n * 4 * 8;
+  const q = Float32Array.from({ length: len }, randoms(9));
+  const a = new Float32Array(len);
+  const b = new Float32Array(len);
+  const ref = new Float32Array(len);
+  one.attend(a, q, c.n, heap, c.startPos, c.group, undefined);
+  one.attend(b, q, c.n, tracked, c.startPos, c.group, undefined);
+  attendLayer(ref, q, c.n, fillHeads(undefined, c, 5), c.startPos, c.group, undefined);
+  assert.ok(sameBits(a, ref));
+  assert.ok(sameBits(b, ref));
+  const acc = tracked[0]!.attention!;
+  assert.ok(acc.some((x) => x > 0), 'accumulated attention was recorded');
+});
+
+test('cache storage: wasm-backed head buffers grow, evict and clone like heap ones', () => {
+  const h = new HeadCache(4, 2, false, one.cacheStorage);
+  const k = Float32Array.from([1, 2, 3, 4]);
+  for (let p = 0; p < 9; p++) h.append(k.map((x) => x + p), 0, k, 0, p);
+  h.keep(Int32Array.from([0, 3, 8]));
+  const c = h.clone();
+  assert.deepEqual(Array.from(c.positions.subarray(0, c.length)), [0, 3, 8]);
+  assert.deepEqual(Array.from(c.keys.subarray(4, 8)), [4, 5, 6, 7]);
+  assert.equal(c.storage, one.cacheStorage);
+});
+
+test('attention: bad shapes are RangeErrors', () => {
+  const heads = fillHeads(one, { kvHeads: 2, group: 2, headDim: 8, n: 2, startPos: 3 }, 3);
+  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(63), 2, heads, 3, 2, undefined), RangeError);
+  assert.throws(() => one.attend(new Float32Array(63), new Float32Array(64), 2, heads, 3, 2, undefined), RangeError);
+  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(64), 2, [], 3, 2, undefined), RangeError);
+  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(64), 0, heads, 3, 2, undefined), RangeError);
+});
