@@ -5,6 +5,7 @@ import { TENSOR_NAMES } from '../src/formats/checkpoint.js';
 import type { DType } from '../src/formats/tensor.js';
 import { writeGgufModel, type GgufVocab } from '../src/formats/writers/gguf-writer.js';
 import type { LogicalModel } from '../src/formats/writers/logical-model.js';
+import { Rng } from '../src/generate/rng.js';
 import type { ModelConfig } from '../src/model/config.js';
 
 const common = { maxSeqLen: 2048, normEps: 1e-5, ropeLayout: 'half', tiedEmbeddings: true, bosId: 1, eosIds: [2] } as const;
@@ -32,14 +33,8 @@ function syntheticVocab(n: number): GgufVocab {
 
 /** Weights ~ U(−a, a) with a = 1/√fan_in (norms near 1), so activations stay in a sane range over many layers. */
 function randomWeights(c: ModelConfig, seed: number): LogicalModel {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  const rand = () => rng.next();
   const tensors: LogicalModel['tensors'] = new Map();
   const add = (name: string, shape: number[], norm = false) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

@@ -2,6 +2,7 @@ import { TENSOR_NAMES, type Checkpoint } from '../../src/formats/checkpoint.js';
 import type { RawTensor } from '../../src/formats/tensor.js';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
 import type { ModelConfig } from '../../src/model/config.js';
+import { mulberry32 } from './mulberry32.js';
 
 export type { LogicalModel };
 
@@ -27,16 +28,9 @@ export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
   };
 }
 
-/** Deterministic pseudo-random float32 tensors (mulberry32). */
+/** Deterministic pseudo-random float32 tensors. */
 export function randomModel(config: ModelConfig, seed = 1, scale = 0.3): LogicalModel {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const tensors: LogicalModel['tensors'] = new Map();
   const add = (name: string, shape: number[], norm = false) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

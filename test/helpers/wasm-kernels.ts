@@ -1,3 +1,4 @@
+import { mulberry32 } from './mulberry32.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,14 +11,8 @@ export function ensureKernelsBuilt(): void {
 
 /** Deterministic pseudo-random numbers in [-1, 1) (mulberry32). */
 export function randoms(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 /** True when the two arrays hold the same float bits. */

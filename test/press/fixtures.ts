@@ -3,19 +3,11 @@ import type { ModelConfig } from '../../src/model/config.js';
 import { CacheLayerView } from '../../src/press/layer-view.js';
 import { Model } from '../../src/model/model.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 import { randomModel, tinyConfig, toCheckpoint } from '../helpers/random-model.js';
 
-/** Deterministic uniform numbers (mulberry32) for synthetic layers. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform numbers for synthetic layers. */
+export const rng = mulberry32;
 
 /** One synthetic layer right after a prefill of T tokens: random post-RoPE keys, values and queries. */
 export interface SyntheticLayer {

@@ -6,18 +6,10 @@ import { magnitudePrune } from '../../src/prune/magnitude.js';
 import { relativeReconstructionError } from '../../src/prune/reconstruction-error.js';
 import { sparseGptSweep } from '../../src/prune/sparsegpt.js';
 import { parseSparsityPattern, type SparsityPattern } from '../../src/prune/sparsity-pattern.js';
+import { mulberry32 } from '../helpers/mulberry32.js';
 import { dampedNaive, naiveHessian, naiveInverseUpperFactor, naiveSparseGpt, reconstructionError } from '../helpers/naive-sparsegpt.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** n × d inputs with correlated columns (a random mixing of fewer latent factors plus noise), like real activations. */
 function correlatedInputs(n: number, d: number, seed: number, rowSeed = seed): Float32Array {
