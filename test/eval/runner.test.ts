@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Session } from '../../src/generate/session.js';
 import { readResults, type ResultRecord } from '../../src/eval/result.js';
@@ -10,10 +9,9 @@ import { runStudy } from '../../src/eval/runner.js';
 import type { StudyOptions } from '../../src/eval/study-options.js';
 import { taskByName } from '../../src/eval/tasks/registry.js';
 import { promptOf } from '../../src/eval/tasks/task.js';
-import { loadModel } from '../../src/model/load-model.js';
+import { loadStories } from '../helpers/stories260k.js';
 
-const dir = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
-const loaded = loadModel(dir + 'stories260K.bin', { tokenizerPath: dir + 'tok512.bin' });
+const loaded = loadStories();
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-study-'));
 
 function options(out: string): StudyOptions {

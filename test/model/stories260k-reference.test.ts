@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Session } from '../../src/generate/session.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { maxRelError } from '../helpers/reference-forward.js';
+import { storiesCases, storiesDir } from '../helpers/stories260k.js';
 
-const dir = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
-interface Case {
-  prompt: string;
-  prompt_ids: number[];
-  generated_ids: number[];
-  generated_text: string;
-  first_step_logits: number[];
-}
-const cases = (JSON.parse(readFileSync(dir + 'reference.json', 'utf8')) as { cases: Case[] }).cases;
+const dir = storiesDir;
+const cases = storiesCases;
 
 for (const [label, file] of [
   ['llama2.c .bin', 'stories260K.bin'],
