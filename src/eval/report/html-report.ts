@@ -31,6 +31,8 @@ export function renderReport(records: readonly ResultRecord[], meta: ReportMeta 
   for (const setting of uniqueSorted(cells.map((c) => c.setting))) {
     sections.push(settingSection(setting, cells.filter((c) => c.setting === setting), charts));
   }
+  // measured KV kept need not follow the nominal ratio order: draw each line left to right
+  for (const c of charts) for (const s of c.series) s.points.sort((a, b) => a.x - b.x);
   const settings = meta.settings ?? {};
   const title = meta.title ?? 'kvtrim study';
   return `<!doctype html>
