@@ -1,0 +1,58 @@
+/**
+ * Development tool: trains kvtrim-tiny (models/kvtrim-tiny/) on the synthetic task generators with
+ * TensorFlow.js (WebAssembly backend). Resumable: rerun the same command to continue from --dir.
+ *   nohup nice -n 5 npx tsx scripts/train-tiny.ts > .cache/train-tiny/log.txt 2>&1 &
+ */
+import { Command } from 'commander';
+import { train, useWasmBackend } from './train-tiny/train.js';
+
+const program = new Command('train-tiny')
+  .description('train the embedded kvtrim-tiny model on the synthetic task suite')
+  .option('--dim <n>', 'model width', '160')
+  .option('--hidden <n>', 'SwiGLU width', '432')
+  .option('--layers <n>', 'layers', '4')
+  .option('--heads <n>', 'attention heads', '4')
+  .option('--kv-heads <n>', 'KV heads', '2')
+  .option('--seq <n>', 'training row length = context length', '1152')
+  .option('--batch <n>', 'rows per step', '2')
+  .option('--steps <n>', 'total steps (the cosine schedule spans them)', '6000')
+  .option('--lr <x>', 'peak learning rate', '2e-3')
+  .option('--warmup <n>', 'warm-up steps', '100')
+  .option('--seed <n>', 'run seed (initialisation and data)', '1')
+  .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
+  .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
+  .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
+  .option('--eval-every <n>', 'steps between held-out evaluations and exports (0 = at the end only)', '300')
+  .option('--eval-n <n>', 'held-out examples per ability', '20')
+  .option('--stop-after <n>', 'stop after this many steps in this process (0 = run to --steps)', '0')
+  .option('--export-only', 'evaluate and export the saved state, then exit (safe beside a running trainer)');
+program.parse();
+const o = program.opts<Record<string, string | undefined>>();
+const int = (k: string) => {
+  const v = Number(o[k]);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${k}: expected a non-negative integer, got ${o[k]}`);
+  return v;
+};
+
+await useWasmBackend();
+await train({
+  dim: int('dim'),
+  hidden: int('hidden'),
+  layers: int('layers'),
+  heads: int('heads'),
+  kvHeads: int('kvHeads'),
+  seq: int('seq'),
+  batch: int('batch'),
+  steps: int('steps'),
+  lr: Number(o.lr),
+  warmup: int('warmup'),
+  seed: int('seed'),
+  dir: o.dir!,
+  exportDir: o.export!,
+  checkpointEvery: Math.max(1, int('checkpointEvery')),
+  evalEvery: int('evalEvery'),
+  evalN: int('evalN'),
+  stopAfter: int('stopAfter'),
+  exportOnly: o.exportOnly !== undefined,
+  log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+});

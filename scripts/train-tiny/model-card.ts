@@ -1,0 +1,52 @@
+import type { RunMeta } from './train-state.js';
+
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+const BAR: Record<string, number> = { retrieval: 0.9, safety: 0.9, knowledge: 0.9, arithmetic: 0.7, commonsense: 0.7, code: 0.7, 'long-generation': 0.7 };
+
+/** README.md of the exported model: size, data, recipe, training time and the latest held-out accuracy. */
+export function modelCard(meta: RunMeta, paramCount: number, heldOutN: number): string {
+  const c = meta.config;
+  const last = [...meta.history].reverse().find((h) => h.accuracy);
+  const acc = last?.accuracy ?? {};
+  const lastLoss = [...meta.history].reverse().find((h) => Number.isFinite(h.loss))?.loss;
+  const rows = Object.keys(BAR)
+    .map((a) => `| ${a} | ${acc[a] === undefined ? 'not measured' : pct(acc[a]!)} | ≥ ${pct(BAR[a]!)} |`)
+    .join('\n');
+  const o = meta.options;
+  return `# kvtrim-tiny
+
+kvtrim's embedded default model: a ${(paramCount / 1e6).toFixed(2)} M-parameter character-level Llama, trained from scratch by
+\`scripts/train-tiny.ts\` on the project's own synthetic task generators (\`src/eval/tasks/\`). It exists so that
+\`kvtrim generate\` and \`kvtrim eval\` work offline, and so that the compression study has a model with the abilities it measures.
+It loads through the ordinary Hugging Face path (config.json + model.safetensors + tokenizer.json).
+
+## Architecture
+Llama: RMSNorm, half-split (rotate_half) RoPE θ=${c.ropeTheta}, SwiGLU, grouped-query attention, tied embeddings.
+dim ${c.dim}, ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads (head dim ${c.dim / c.nHeads}), MLP ${c.hiddenDim},
+context ${c.maxSeqLen}, vocabulary ${c.vocabSize} (one token per character: newline and printable ASCII, plus <unk>, <s>, </s>;
+a BPE tokenizer.json with no merges). Weights in float32.
+
+## Data
+Documents from the seven synthetic generators (knowledge, commonsense, arithmetic, code, safety, long-context retrieval,
+long generation), each \`<s> prompt answer \\n </s>\`, packed into rows of ${o.seq} characters with block-causal attention
+(a document sees only itself). Random shot counts per task; retrieval documents grow from 256 characters to the full row
+over the first 40% of training (curriculum). Training seeds are ≥ 1 000 000 000 (\`TRAINING_SEED_BASE\`); evaluation
+seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the model is meant to memorise them.
+Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3.
+
+## Recipe
+TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,
+gradient clip 1.0), peak learning rate ${o.lr}, ${o.warmup} warm-up steps, cosine decay to 10% over ${o.steps} steps,
+batch ${o.batch} × ${o.seq} characters, seed ${o.seed}.
+
+Trained so far: ${meta.step} steps, ${(meta.tokens / 1e6).toFixed(2)} M tokens, ${(meta.trainSeconds / 3600).toFixed(2)} h
+(last training loss ${lastLoss === undefined ? 'n/a' : lastLoss.toFixed(3)}).
+
+## Held-out accuracy (full cache, greedy, ${heldOutN} examples per ability, evaluation seed 7, kvtrim's own engine)
+| ability | measured (step ${last?.step ?? 'n/a'}) | target |
+|---|---|---|
+${rows}
+
+Reproduce or continue: \`npx tsx scripts/train-tiny.ts --help\`; a run resumes from \`.cache/train-tiny/\`.
+`;
+}

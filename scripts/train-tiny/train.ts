@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { AdamW, learningRate } from './adamw.js';
+import { VOCAB_SIZE } from './char-vocab.js';
+import { exportModel } from './export-model.js';
+import { heldOutAccuracy } from './held-out.js';
+import { modelCard } from './model-card.js';
+import { forward, initParams, loss, ropeTables, type Params } from './tf-model.js';
+import type { TinyConfig } from './tiny-config.js';
+import { trainingBatch } from './training-data.js';
+import { hasState, loadState, saveState, type RunMeta } from './train-state.js';
+
+export interface TrainOptions {
+  dim: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  seq: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+  /** Run directory: resumable state, the evaluation export. */
+  dir: string;
+  /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
+  exportDir: string;
+  checkpointEvery: number;
+  /** Held-out evaluation (and export) every this many steps; 0 = only at the end. */
+  evalEvery: number;
+  evalN: number;
+  /** Stop after this many steps in this process (the run can be resumed); 0 = no limit. */
+  stopAfter: number;
+  /** Evaluate and export the saved state without training or saving (safe beside a running trainer). */
+  exportOnly?: boolean;
+  log: (line: string) => void;
+}
+
+export function configOf(o: Pick<TrainOptions, 'dim' | 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'seq'>): TinyConfig {
+  return { dim: o.dim, hiddenDim: o.hidden, nLayers: o.layers, nHeads: o.heads, nKvHeads: o.kvHeads, vocabSize: VOCAB_SIZE, maxSeqLen: o.seq, normEps: 1e-5, ropeTheta: 10000 };
+}
+
+export async function useWasmBackend(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
+  await tf.ready();
+}
+
+/** Trains (resuming from `dir` when it holds a state), checkpoints, evaluates and exports; returns the final state. */
+export async function train(o: TrainOptions): Promise<{ params: Params; meta: RunMeta; config: TinyConfig }> {
+  const config = configOf(o);
+  const params = initParams(config, o.seed);
+  const opt = new AdamW(params);
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed };
+  let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
+  if (hasState(o.dir)) {
+    meta = loadState(o.dir, params, opt);
+    if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
+    meta.options = options;
+    o.log(`resumed at step ${meta.step}`);
+  }
+  const paramCount = [...params.values()].reduce((a, p) => a + p.size, 0);
+  o.log(`model: ${paramCount} parameters, ${JSON.stringify(config)}`);
+  const rot = ropeTables(config, o.seq);
+
+  const evaluate = async () => {
+    const evalDir = join(o.dir, o.exportOnly ? 'export-only' : 'eval-export');
+    exportModel(evalDir, params, config);
+    const t0 = Date.now();
+    const accuracy = await heldOutAccuracy(evalDir, o.evalN);
+    o.log(`step ${meta.step} held-out accuracy ${JSON.stringify(accuracy)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    const last = meta.history.at(-1);
+    if (last && last.step === meta.step) last.accuracy = accuracy;
+    else meta.history.push({ step: meta.step, loss: NaN, accuracy });
+    if (o.exportDir) exportModel(o.exportDir, params, config, modelCard(meta, paramCount, o.evalN));
+  };
+
+  if (o.exportOnly) {
+    if (!hasState(o.dir)) throw new Error(`${o.dir} holds no saved state to export`);
+    await evaluate();
+    return { params, meta, config };
+  }
+  let stopping = false;
+  const onSignal = () => (stopping = true);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const first = meta.step;
+  try {
+    while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
+      const t0 = Date.now();
+      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps);
+      const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
+      const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
+      const lossValue = value.dataSync()[0]!;
+      const gnorm = opt.apply(params, grads, lr);
+      tf.dispose([value, ...Object.values(grads)]);
+      if (!Number.isFinite(lossValue)) throw new Error(`loss is ${lossValue} at step ${meta.step}`);
+      meta.step++;
+      meta.tokens += o.batch * o.seq;
+      const seconds = (Date.now() - t0) / 1000;
+      meta.trainSeconds += seconds;
+      meta.history.push({ step: meta.step, loss: lossValue });
+      o.log(`step ${meta.step}/${o.steps} loss ${lossValue.toFixed(4)} lr ${lr.toExponential(2)} gnorm ${gnorm.toFixed(2)} ${((o.batch * o.seq) / seconds).toFixed(0)} tok/s tensors ${tf.memory().numTensors}`);
+      if (meta.step % o.checkpointEvery === 0) saveState(o.dir, meta, params, opt);
+      if (o.evalEvery > 0 && meta.step % o.evalEvery === 0) await evaluate();
+    }
+    saveState(o.dir, meta, params, opt);
+    // A finished run ends evaluated and exported; an interrupted one (signal, --stop-after) only saves.
+    if (meta.step >= o.steps && o.evalN > 0 && (o.evalEvery === 0 || meta.step % o.evalEvery !== 0)) await evaluate();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return { params, meta, config };
+}

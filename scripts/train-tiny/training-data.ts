@@ -1,0 +1,71 @@
+import { exampleRng } from '../../src/eval/tasks/pick.js';
+import { syntheticSuite } from '../../src/eval/tasks/registry.js';
+import { promptOf, TRAINING_SEED_BASE, type Task } from '../../src/eval/tasks/task.js';
+import { BOS, encodeChars, EOS } from './char-vocab.js';
+import type { Batch } from './tf-model.js';
+
+/** Relative share of documents per task (arithmetic and code need the most practice). */
+const MIX: Record<string, number> = { knowledge: 1, commonsense: 1, arithmetic: 1.6, code: 1.6, safety: 1, retrieval: 0.8, 'long-generation': 0.8 };
+/** Loss weight of prompt characters; answers weigh 1 (the prompt still teaches the fact base and the forms). */
+const PROMPT_WEIGHT = 0.3;
+const MAX_DOCS_PER_ROW = 64;
+
+export interface TrainingBatch extends Batch {
+  targets: Int32Array;
+  weights: Float32Array;
+}
+
+/**
+ * One training document: <s> prompt answer "\n" </s>. Its random draw uses seed ≥ TRAINING_SEED_BASE
+ * (evaluation seeds are below it), a pure function of (runSeed, step, row, k), so a resumed run sees the same data.
+ * Curriculum: long-context documents grow from 256 characters to the full row over the first 40% of training.
+ */
+export function trainingDocument(runSeed: number, step: number, row: number, k: number, progress: number, T: number): { ids: number[]; weights: number[] } {
+  const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
+  const total = Object.values(MIX).reduce((a, b) => a + b, 0);
+  let r = rng.next() * total;
+  const task: Task = syntheticSuite.find((t) => (r -= MIX[t.name] ?? 1) < 0) ?? syntheticSuite[0]!;
+  const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;
+  const maxLength = Math.max(256, Math.min(T - 48, Math.round(256 + ((T - 304) * progress) / 0.4)));
+  const length = 128 + Math.floor(rng.next() * (maxLength - 127));
+  const seed = TRAINING_SEED_BASE + Math.floor(rng.next() * 2 ** 30);
+  let example = task.examples(seed, 1, { shots, length })[0]!;
+  // Few-shot prompts that would not fit a row fall back to fewer shots.
+  for (let s = shots; promptOf(example).length + example.answer.length + 3 > T + 1 && s > 0; ) {
+    s = task.shotCounts.filter((x) => x < s).at(-1) ?? 0;
+    example = task.examples(seed, 1, { shots: s, length })[0]!;
+  }
+  const prompt = [BOS, ...encodeChars(promptOf(example))];
+  const answer = [...encodeChars(example.answer + '\n'), EOS];
+  return { ids: [...prompt, ...answer], weights: [...prompt.map(() => PROMPT_WEIGHT), ...answer.map(() => 1)] };
+}
+
+/** B rows of T tokens packed with whole documents (the rest is padding of weight 0); each document attends only to itself (block-causal masks). */
+export function trainingBatch(runSeed: number, step: number, B: number, T: number, progress: number): TrainingBatch {
+  const ids = new Int32Array(B * T).fill(EOS);
+  const targets = new Int32Array(B * T).fill(EOS);
+  const weights = new Float32Array(B * T);
+  const masks: Float32Array[] = [];
+  for (let b = 0; b < B; b++) {
+    const docOf = new Int32Array(T).fill(-1);
+    let at = 0;
+    for (let k = 0; k < MAX_DOCS_PER_ROW && at < T - 16; k++) {
+      const doc = trainingDocument(runSeed, step, b, k, progress, T);
+      const n = Math.min(doc.ids.length, T + 1);
+      // A document that does not fit is skipped; a later, shorter one may fill the gap.
+      if (at + n - 1 > T) continue;
+      for (let i = 0; i < n - 1; i++) {
+        ids[b * T + at + i] = doc.ids[i]!;
+        targets[b * T + at + i] = doc.ids[i + 1]!;
+        weights[b * T + at + i] = doc.weights[i + 1]!;
+        docOf[at + i] = k;
+      }
+      at += n - 1;
+    }
+    const mask = new Float32Array(T * T).fill(-1e9);
+    for (let i = 0; i < T; i++)
+      for (let j = 0; j <= i; j++) if (docOf[j] === docOf[i] && (docOf[i] !== -1 || i === j)) mask[i * T + j] = 0;
+    masks.push(mask);
+  }
+  return { ids, targets, weights, masks, B, T };
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { loadModel } from '../../src/model/load-model.js';
+import { BOS, encodeChars } from '../../scripts/train-tiny/char-vocab.js';
+import { exportModel } from '../../scripts/train-tiny/export-model.js';
+import { forward, loss, ropeTables } from '../../scripts/train-tiny/tf-model.js';
+import { configOf, train, useWasmBackend, type TrainOptions } from '../../scripts/train-tiny/train.js';
+import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
+
+const root = mkdtempSync(join(tmpdir(), 'kvtrim-train-'));
+const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
+  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, seed: 3,
+  dir: join(root, 'run'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
+  ...over,
+});
+
+before(async () => {
+  await useWasmBackend();
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('a few steps on a tiny config lower the loss on a fixed batch, and the export runs in kvtrim with the same logits', async () => {
+  const o = tiny({});
+  const config = configOf(o);
+  const fixed = trainingBatch(99, 0, 2, o.seq, 1);
+  const rot = ropeTables(config, o.seq);
+  const { params: initial } = await train({ ...o, dir: join(root, 'zero'), steps: 0 });
+  const before = tf.tidy(() => loss(forward(initial, config, fixed, rot), fixed.targets, fixed.weights).dataSync()[0]!);
+  const { params } = await train(o);
+  const afterLoss = tf.tidy(() => loss(forward(params, config, fixed, rot), fixed.targets, fixed.weights).dataSync()[0]!);
+  assert.ok(afterLoss < before - 0.5, `loss ${before} → ${afterLoss}`);
+
+  const dir = join(root, 'export');
+  exportModel(dir, params, config, '# test\n');
+  assert.ok(statSync(join(dir, 'model.safetensors')).size < 20e6);
+  const { model, tokenizer } = await loadModel(dir);
+  const text = 'Q: What is the capital of Peru?\nA: Lima\n';
+  const ids = tokenizer.encode(text);
+  assert.deepEqual(ids, [BOS, ...encodeChars(text)], 'tokenizer.json encodes one token per character after <s>');
+  assert.equal(tokenizer.decode(ids), text);
+  const T = ids.length;
+  const causal = new Float32Array(T * T).map((_, k) => (k % T <= Math.floor(k / T) ? 0 : -1e9));
+  const ours = tf.tidy(() => forward(params, config, { ids: Int32Array.from(ids), B: 1, T, masks: [causal] }, rot).dataSync() as Float32Array);
+  const theirs = model.forward(ids, model.newCache(), { allLogits: true });
+  assert.equal(theirs.length, ours.length);
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
+  assert.ok(worst <= 1e-4, `max |Δlogit| = ${worst}`);
+});
+
+test('training is deterministic by seed and a resumed run equals an uninterrupted one', async () => {
+  const o = tiny({ steps: 4, dir: join(root, 'straight') });
+  const straight = await train(o);
+  await train({ ...o, dir: join(root, 'resumed'), stopAfter: 2 });
+  const resumed = await train({ ...o, dir: join(root, 'resumed') });
+  assert.equal(resumed.meta.step, 4);
+  for (const [name, p] of straight.params) assert.deepEqual(resumed.params.get(name)!.dataSync(), p.dataSync(), name);
+  const again = await train({ ...o, dir: join(root, 'again') });
+  for (const [name, p] of straight.params) assert.deepEqual(again.params.get(name)!.dataSync(), p.dataSync(), name);
+});
