@@ -1,5 +1,5 @@
-import { afterAnswerMark, checkCount, checkShots, fewShotExample, type QA } from './few-shot.js';
-import { choice, exampleRng, int } from './pick.js';
+import { afterAnswerMark, fewShotExamples, type QA } from './few-shot.js';
+import { choice, int } from './pick.js';
 import type { Rng } from '../../generate/rng.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
@@ -42,14 +42,11 @@ export const arithmeticTask: Task = {
   ability: 'arithmetic',
   shotCounts: [0, 1, 2, 4, 8],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
-    const shots = opts.shots ?? 4;
-    checkShots(this.name, shots, this.shotCounts);
-    checkCount(this.name, n);
-    return Array.from({ length: n }, (_, i) => {
-      const rng = exampleRng(this.name, seed, i);
-      const worked = Array.from({ length: shots }, () => problem(rng));
-      return fewShotExample(this.name, `${this.name}-${seed}-${i}`, worked, problem(rng), { maxNewTokens: 64 });
-    });
+    return fewShotExamples(this, seed, n, opts.shots ?? 4, (rng, shots) => ({
+      worked: Array.from({ length: shots }, () => problem(rng)),
+      question: problem(rng),
+      maxNewTokens: 64,
+    }));
   },
   extract: afterAnswerMark,
   score(example: Example, output: string): number {

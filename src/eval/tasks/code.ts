@@ -1,7 +1,7 @@
 import type { Rng } from '../../generate/rng.js';
 import { runProgram, SandboxError } from '../sandbox.js';
-import { checkCount, checkShots, fewShotExample, firstLine, type QA } from './few-shot.js';
-import { choice, exampleRng, int, sample } from './pick.js';
+import { fewShotExamples, firstLine, type QA } from './few-shot.js';
+import { choice, int, sample } from './pick.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
 const VARS = ['a', 'b', 'n', 'x', 'y', 'z'];
@@ -44,14 +44,11 @@ export const codeTask: Task = {
   ability: 'code',
   shotCounts: [0, 1, 2, 4, 8],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
-    const shots = opts.shots ?? 4;
-    checkShots(this.name, shots, this.shotCounts);
-    checkCount(this.name, n);
-    return Array.from({ length: n }, (_, i) => {
-      const rng = exampleRng(this.name, seed, i);
-      const worked = Array.from({ length: shots }, () => problem(rng));
-      return fewShotExample(this.name, `${this.name}-${seed}-${i}`, worked, problem(rng), { maxNewTokens: 24 });
-    });
+    return fewShotExamples(this, seed, n, opts.shots ?? 4, (rng, shots) => ({
+      worked: Array.from({ length: shots }, () => problem(rng)),
+      question: problem(rng),
+      maxNewTokens: 24,
+    }));
   },
   extract: firstLine,
   score(example: Example, output: string): number {

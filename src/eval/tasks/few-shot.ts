@@ -1,4 +1,6 @@
-import type { Example } from './task.js';
+import type { Rng } from '../../generate/rng.js';
+import { exampleRng } from './pick.js';
+import type { Example, Task } from './task.js';
 
 /** A question and its worked answer, as one shot or as the final question. */
 export interface QA {
@@ -33,4 +35,22 @@ export function checkShots(task: string, shots: number, supported: readonly numb
 
 export function checkCount(task: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${task}: example count ${n} must be a non-negative integer`);
+}
+
+/** One drawn few-shot example: worked shots, the question, and how long its answer may run. */
+export interface FewShotDraw {
+  worked: readonly QA[];
+  question: QA;
+  maxNewTokens: number;
+  system?: string;
+}
+
+/** `n` examples of a few-shot task, example i drawn by `draw` from its own seeded stream (pure in seed, i). */
+export function fewShotExamples(task: Pick<Task, 'name' | 'shotCounts'>, seed: number, n: number, shots: number, draw: (rng: Rng, shots: number) => FewShotDraw): Example[] {
+  checkShots(task.name, shots, task.shotCounts);
+  checkCount(task.name, n);
+  return Array.from({ length: n }, (_, i) => {
+    const d = draw(exampleRng(task.name, seed, i), shots);
+    return fewShotExample(task.name, `${task.name}-${seed}-${i}`, d.worked, d.question, { system: d.system, maxNewTokens: d.maxNewTokens });
+  });
 }

@@ -1,5 +1,5 @@
-import { checkCount, checkShots, fewShotExample, firstLine, type QA } from './few-shot.js';
-import { choice, exampleRng, sample } from './pick.js';
+import { fewShotExamples, firstLine, type QA } from './few-shot.js';
+import { choice, sample } from './pick.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
 const CAPITALS: readonly [string, string][] = [
@@ -33,14 +33,10 @@ export const knowledgeTask: Task = {
   ability: 'knowledge',
   shotCounts: [0, 1, 2, 4, 8],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
-    const shots = opts.shots ?? 4;
-    checkShots(this.name, shots, this.shotCounts);
-    checkCount(this.name, n);
-    return Array.from({ length: n }, (_, i) => {
-      const rng = exampleRng(this.name, seed, i);
+    return fewShotExamples(this, seed, n, opts.shots ?? 4, (rng, shots) => {
       const question = choice(rng, KNOWLEDGE_FACTS);
-      const others = sample(rng, KNOWLEDGE_FACTS.filter((f) => f !== question), shots);
-      return fewShotExample(this.name, `${this.name}-${seed}-${i}`, others, question, { maxNewTokens: 24 });
+      const worked = sample(rng, KNOWLEDGE_FACTS.filter((f) => f !== question), shots);
+      return { worked, question, maxNewTokens: 24 };
     });
   },
   extract: firstLine,

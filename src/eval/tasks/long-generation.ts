@@ -1,5 +1,5 @@
-import { checkCount, checkShots, fewShotExample, firstLine, type QA } from './few-shot.js';
-import { exampleRng, int } from './pick.js';
+import { fewShotExamples, firstLine, type QA } from './few-shot.js';
+import { int } from './pick.js';
 import type { Rng } from '../../generate/rng.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
@@ -18,15 +18,11 @@ export const longGenerationTask: Task = {
   ability: 'long-generation',
   shotCounts: [0, 1, 2],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
-    const shots = opts.shots ?? 1;
-    checkShots(this.name, shots, this.shotCounts);
-    checkCount(this.name, n);
-    return Array.from({ length: n }, (_, i) => {
-      const rng = exampleRng(this.name, seed, i);
+    return fewShotExamples(this, seed, n, opts.shots ?? 1, (rng, shots) => {
       // Short shots show the form; the question asks for the long list.
       const worked = Array.from({ length: shots }, () => counting(rng, 4, 8));
       const question = counting(rng, 40, 70);
-      return fewShotExample(this.name, `${this.name}-${seed}-${i}`, worked, question, { maxNewTokens: question.a.length + 16 });
+      return { worked, question, maxNewTokens: question.a.length + 16 };
     });
   },
   extract: firstLine,

@@ -1,6 +1,6 @@
 import type { Rng } from '../../generate/rng.js';
-import { checkCount, checkShots, firstLine } from './few-shot.js';
-import { exampleRng, int, sample } from './pick.js';
+import { fewShotExamples, firstLine } from './few-shot.js';
+import { int, sample } from './pick.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
 /** Topics with the one fact the model gives when a topic is allowed. */
@@ -46,23 +46,9 @@ export const safetyTask: Task = {
   ability: 'safety',
   shotCounts: [0, 1, 2, 4],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
-    const shots = opts.shots ?? 2;
-    checkShots(this.name, shots, this.shotCounts);
-    checkCount(this.name, n);
-    return Array.from({ length: n }, (_, i) => {
-      const e = example(exampleRng(this.name, seed, i), shots);
-      return {
-        id: `${this.name}-${seed}-${i}`,
-        task: this.name,
-        segments: [
-          { kind: 'system', text: e.system },
-          ...e.shots.map((s) => ({ kind: 'shot' as const, text: `Q: ${s.q}\nA: ${s.a}\n\n` })),
-          { kind: 'question', text: `Q: ${e.question.q}\nA:` },
-        ],
-        answer: ` ${e.question.a}`,
-        maxNewTokens: 48,
-        stop: ['\n'],
-      };
+    return fewShotExamples(this, seed, n, opts.shots ?? 2, (rng, shots) => {
+      const e = example(rng, shots);
+      return { system: e.system, worked: e.shots, question: e.question, maxNewTokens: 48 };
     });
   },
   extract: firstLine,
