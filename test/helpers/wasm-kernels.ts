@@ -1,3 +1,5 @@
+import { after, before } from 'node:test';
+import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { mulberry32 } from './mulberry32.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,4 +24,19 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
+}
+
+/** One- and two-thread backends, created before the calling file's tests and disposed after them. */
+export function oneAndTwoThreads(): { one: WasmBackend; two: WasmBackend } {
+  const b = {} as { one: WasmBackend; two: WasmBackend };
+  before(async () => {
+    ensureKernelsBuilt();
+    b.one = await createWasmBackend({ threads: 1 });
+    b.two = await createWasmBackend({ threads: 2 });
+  });
+  after(() => {
+    b.one.dispose();
+    b.two.dispose();
+  });
+  return b;
 }

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import type { WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { HeadCache } from '../../src/cache/head-cache.js';
 import { attendLayer } from '../../src/kernels/attention.js';
-import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
-import { ensureKernelsBuilt, randoms, sameBits } from '../helpers/wasm-kernels.js';
+import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js';
 
-let one: WasmBackend;
-let two: WasmBackend;
-before(async () => {
-  ensureKernelsBuilt();
-  one = await createWasmBackend({ threads: 1 });
-  two = await createWasmBackend({ threads: 2 });
-});
-after(() => {
-  one.dispose();
-  two.dispose();
-});
+const wasm = oneAndTwoThreads();
 
 interface Case {
   kvHeads: number;
@@ -86,8 +76,8 @@ for (const c of cases) {
   const name = `kv ${c.kvHeads} × group ${c.group}, d ${c.headDim}, n ${c.n} from ${c.startPos}${c.window ? `, window ${c.window}` : ''}`;
   test(`attention ${name}: wasm (1 and 2 threads, identical bits) and the TS twin match float64`, () => {
     const seed = c.headDim * 31 + c.n;
-    const h1 = fillHeads(one, c, seed);
-    const h2 = fillHeads(two, c, seed);
+    const h1 = fillHeads(wasm.one, c, seed);
+    const h2 = fillHeads(wasm.two, c, seed);
     const hTs = fillHeads(undefined, c, seed);
     const len = c.n * c.kvHeads * c.group * c.headDim;
     const r = randoms(seed + 1);
@@ -95,8 +85,8 @@ for (const c of cases) {
     const a = new Float32Array(len);
     const b = new Float32Array(len);
     const t = new Float32Array(len);
-    one.attend(a, q, c.n, h1, c.startPos, c.group, c.window);
-    two.attend(b, q, c.n, h2, c.startPos, c.group, c.window);
+    wasm.one.attend(a, q, c.n, h1, c.startPos, c.group, c.window);
+    wasm.two.attend(b, q, c.n, h2, c.startPos, c.group, c.window);
     attendLayer(t, q, c.n, hTs, c.startPos, c.group, c.window);
     assert.ok(sameBits(a, b), 'threads 1 vs 2 differ');
     const ref = naive(q, hTs, c);
@@ -112,7 +102,7 @@ test('attention: a cache on the JS heap or tracking attention takes the TypeScri
   const c: Case = { kvHeads: 2, group: 2, headDim: 8, n: 3, startPos: 5 };
   const heap = fillHeads(undefined, c, 5);
   const tracked = fillHeads(undefined, c, 5).map((h) => {
-    const t = new HeadCache(h.headDim, 4, true, one.cacheStorage);
+    const t = new HeadCache(h.headDim, 4, true, wasm.one.cacheStorage);
     for (let j = 0; j < h.length; j++) t.append(h.keys, j * h.headDim, h.values, j * h.headDim, h.positions[j]!);
     return t;
   });
@@ -121,8 +111,8 @@ test('attention: a cache on the JS heap or tracking attention takes the TypeScri
   const a = new Float32Array(len);
   const b = new Float32Array(len);
   const ref = new Float32Array(len);
-  one.attend(a, q, c.n, heap, c.startPos, c.group, undefined);
-  one.attend(b, q, c.n, tracked, c.startPos, c.group, undefined);
+  wasm.one.attend(a, q, c.n, heap, c.startPos, c.group, undefined);
+  wasm.one.attend(b, q, c.n, tracked, c.startPos, c.group, undefined);
   attendLayer(ref, q, c.n, fillHeads(undefined, c, 5), c.startPos, c.group, undefined);
   assert.ok(sameBits(a, ref));
   assert.ok(sameBits(b, ref));
@@ -131,20 +121,20 @@ test('attention: a cache on the JS heap or tracking attention takes the TypeScri
 });
 
 test('cache storage: wasm-backed head buffers grow, evict and clone like heap ones', () => {
-  const h = new HeadCache(4, 2, false, one.cacheStorage);
+  const h = new HeadCache(4, 2, false, wasm.one.cacheStorage);
   const k = Float32Array.from([1, 2, 3, 4]);
   for (let p = 0; p < 9; p++) h.append(k.map((x) => x + p), 0, k, 0, p);
   h.keep(Int32Array.from([0, 3, 8]));
   const c = h.clone();
   assert.deepEqual(Array.from(c.positions.subarray(0, c.length)), [0, 3, 8]);
   assert.deepEqual(Array.from(c.keys.subarray(4, 8)), [4, 5, 6, 7]);
-  assert.equal(c.storage, one.cacheStorage);
+  assert.equal(c.storage, wasm.one.cacheStorage);
 });
 
 test('attention: bad shapes are RangeErrors', () => {
-  const heads = fillHeads(one, { kvHeads: 2, group: 2, headDim: 8, n: 2, startPos: 3 }, 3);
-  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(63), 2, heads, 3, 2, undefined), RangeError);
-  assert.throws(() => one.attend(new Float32Array(63), new Float32Array(64), 2, heads, 3, 2, undefined), RangeError);
-  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(64), 2, [], 3, 2, undefined), RangeError);
-  assert.throws(() => one.attend(new Float32Array(64), new Float32Array(64), 0, heads, 3, 2, undefined), RangeError);
+  const heads = fillHeads(wasm.one, { kvHeads: 2, group: 2, headDim: 8, n: 2, startPos: 3 }, 3);
+  assert.throws(() => wasm.one.attend(new Float32Array(64), new Float32Array(63), 2, heads, 3, 2, undefined), RangeError);
+  assert.throws(() => wasm.one.attend(new Float32Array(63), new Float32Array(64), 2, heads, 3, 2, undefined), RangeError);
+  assert.throws(() => wasm.one.attend(new Float32Array(64), new Float32Array(64), 2, [], 3, 2, undefined), RangeError);
+  assert.throws(() => wasm.one.attend(new Float32Array(64), new Float32Array(64), 0, heads, 3, 2, undefined), RangeError);
 });

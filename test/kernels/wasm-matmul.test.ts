@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
+import { createWasmBackend } from '../../src/kernels/wasm-backend.js';
 import type { DType } from '../../src/formats/tensor.js';
 import { encodeTensor } from '../../src/formats/writers/encode-tensor.js';
 import { dequantize } from '../../src/kernels/dequant.js';
 import { TsBackend } from '../../src/kernels/ts-backend.js';
-import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
 import type { Matrix } from '../../src/model/matrix.js';
-import { ensureKernelsBuilt, randoms, sameBits } from '../helpers/wasm-kernels.js';
+import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js';
 
-let one: WasmBackend;
-let two: WasmBackend;
-before(async () => {
-  ensureKernelsBuilt();
-  one = await createWasmBackend({ threads: 1 });
-  two = await createWasmBackend({ threads: 2 });
-});
-after(() => {
-  one.dispose();
-  two.dispose();
-});
+const wasm = oneAndTwoThreads();
 
 function randomMatrix(dtype: DType, rows: number, cols: number, seed: number): Matrix {
   const r = randoms(seed);
@@ -99,8 +89,8 @@ for (const dtype of Object.keys(shapes) as DType[])
         const x = Float32Array.from({ length: n * cols }, () => rx());
         const a = new Float32Array(n * rows);
         const b = new Float32Array(n * rows);
-        one.matmul(a, x, n, one.prepare(w));
-        two.matmul(b, x, n, two.prepare(w));
+        wasm.one.matmul(a, x, n, wasm.one.prepare(w));
+        wasm.two.matmul(b, x, n, wasm.two.prepare(w));
         assert.ok(sameBits(a, b), 'threads 1 vs 2 differ');
         const quantizedDecode = n === 1 && (dtype === 'q8_0' || dtype === 'q4_0');
         if (!quantizedDecode) {
@@ -137,7 +127,7 @@ test('matmul: f16 specials (subnormal, ±inf, NaN) decode like the reference tab
   for (const n of [1, 2]) {
     const out = new Float32Array(n * bits.length);
     const x = new Float32Array(n).fill(1);
-    one.matmul(out, x, n, w);
+    wasm.one.matmul(out, x, n, w);
     const ref = new Float32Array(n * bits.length);
     new TsBackend().matmul(ref, x, n, w);
     for (let i = 0; i < ref.length; i++) assert.ok(Object.is(out[i], ref[i]) || (Number.isNaN(out[i]) && Number.isNaN(ref[i])), `n=${n} [${i}] ${out[i]} vs ${ref[i]}`);
@@ -146,23 +136,23 @@ test('matmul: f16 specials (subnormal, ±inf, NaN) decode like the reference tab
 
 test('matmul: a prepared matrix lives in wasm memory; an unprepared one is adopted once', () => {
   const w = randomMatrix('f32', 8, 16, 1);
-  const p = one.prepare(w);
+  const p = wasm.one.prepare(w);
   assert.notEqual(p.data.buffer, w.data.buffer);
-  assert.equal(one.prepare(p), p);
-  assert.equal(one.prepare(w), p);
-  const before = one.memoryBytes;
+  assert.equal(wasm.one.prepare(p), p);
+  assert.equal(wasm.one.prepare(w), p);
+  const before = wasm.one.memoryBytes;
   const out = new Float32Array(8);
-  one.matmul(out, new Float32Array(16).fill(1), 1, w);
-  assert.equal(one.memoryBytes, before);
+  wasm.one.matmul(out, new Float32Array(16).fill(1), 1, w);
+  assert.equal(wasm.one.memoryBytes, before);
 });
 
 test('bad input: typed errors, no crash', async () => {
   const w = randomMatrix('f32', 4, 8, 2);
-  assert.throws(() => one.matmul(new Float32Array(4), new Float32Array(7), 1, w), RangeError);
-  assert.throws(() => one.matmul(new Float32Array(3), new Float32Array(8), 1, w), RangeError);
-  assert.throws(() => one.matmul(new Float32Array(8), new Float32Array(16), 0, w), RangeError);
-  assert.throws(() => one.prepare({ rows: 4, cols: 8, dtype: 'f32', data: new Uint8Array(100) }), RangeError);
-  assert.throws(() => one.prepare({ rows: 2, cols: 48, dtype: 'q8_0', data: new Uint8Array(102) }), RangeError);
+  assert.throws(() => wasm.one.matmul(new Float32Array(4), new Float32Array(7), 1, w), RangeError);
+  assert.throws(() => wasm.one.matmul(new Float32Array(3), new Float32Array(8), 1, w), RangeError);
+  assert.throws(() => wasm.one.matmul(new Float32Array(8), new Float32Array(16), 0, w), RangeError);
+  assert.throws(() => wasm.one.prepare({ rows: 4, cols: 8, dtype: 'f32', data: new Uint8Array(100) }), RangeError);
+  assert.throws(() => wasm.one.prepare({ rows: 2, cols: 48, dtype: 'q8_0', data: new Uint8Array(102) }), RangeError);
   await assert.rejects(createWasmBackend({ threads: 0 }), RangeError);
   await assert.rejects(createWasmBackend({ threads: 1.5 }), RangeError);
 });
@@ -174,15 +164,15 @@ test('swiglu: wasm matches float64 silu(g)·u (1 and 2 threads, identical bits),
   const up = Float32Array.from({ length: len }, () => r() * 3);
   const a = gate.slice();
   const b = gate.slice();
-  one.swiglu(a, up, len);
-  two.swiglu(b, up, len);
+  wasm.one.swiglu(a, up, len);
+  wasm.two.swiglu(b, up, len);
   assert.ok(sameBits(a, b));
   for (let i = 0; i < len; i++) {
     const g = gate[i]!;
     const ref = (g / (1 + Math.exp(-g))) * up[i]!;
     assert.ok(Math.abs(a[i]! - ref) <= 1e-6 * Math.abs(ref) + 1e-7, `[${i}] silu(${g})·${up[i]} = ${a[i]} vs ${ref}`);
   }
-  assert.throws(() => one.swiglu(a, up, len + 1), RangeError);
+  assert.throws(() => wasm.one.swiglu(a, up, len + 1), RangeError);
 });
 
 test('worker threads do not keep the process alive when dispose() is forgotten', () => {

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { ModelConfig } from '../../src/model/config.js';
 import { Model } from '../../src/model/model.js';
-import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { randomModel, tinyConfig, toCheckpoint } from '../helpers/random-model.js';
 import { maxRelError, referenceLogits } from '../helpers/reference-forward.js';
-import { ensureKernelsBuilt, sameBits } from '../helpers/wasm-kernels.js';
+import { oneAndTwoThreads, sameBits } from '../helpers/wasm-kernels.js';
 
-let one: WasmBackend;
-let two: WasmBackend;
-before(async () => {
-  ensureKernelsBuilt();
-  one = await createWasmBackend({ threads: 1 });
-  two = await createWasmBackend({ threads: 2 });
-});
-after(() => {
-  one.dispose();
-  two.dispose();
-});
+const wasm = oneAndTwoThreads();
 
 const variants: [string, Partial<ModelConfig>][] = [
   ['GQA, tied', {}],
@@ -32,8 +21,8 @@ for (const [name, over] of variants) {
     const lm = randomModel(tinyConfig(over), 11);
     const ref = referenceLogits(lm, tokens);
     const V = lm.config.vocabSize;
-    const m1 = Model.fromCheckpoint(toCheckpoint(lm), { backend: one });
-    const m2 = Model.fromCheckpoint(toCheckpoint(lm), { backend: two });
+    const m1 = Model.fromCheckpoint(toCheckpoint(lm), { backend: wasm.one });
+    const m2 = Model.fromCheckpoint(toCheckpoint(lm), { backend: wasm.two });
     const all1 = m1.forward(tokens, m1.newCache(), { allLogits: true });
     const all2 = m2.forward(tokens, m2.newCache(), { allLogits: true });
     assert.ok(sameBits(all1, all2));
