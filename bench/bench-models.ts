@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TENSOR_NAMES } from '../src/formats/checkpoint.js';
+import { modelTensors } from '../src/formats/checkpoint.js';
 import type { DType } from '../src/formats/tensor.js';
 import { writeGgufModel, type GgufVocab } from '../src/formats/writers/gguf-writer.js';
 import type { LogicalModel } from '../src/formats/writers/logical-model.js';
@@ -36,28 +36,11 @@ function randomWeights(c: ModelConfig, seed: number): LogicalModel {
   const rng = new Rng(seed);
   const rand = () => rng.next();
   const tensors: LogicalModel['tensors'] = new Map();
-  const add = (name: string, shape: number[], norm = false) => {
+  for (const { name, shape, norm } of modelTensors(c)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     const a = norm ? 0.1 : 1 / Math.sqrt(shape[shape.length - 1]!);
     for (let i = 0; i < data.length; i++) data[i] = (norm ? 1 : 0) + (rand() * 2 - 1) * a;
     tensors.set(name, { shape, data });
-  };
-  const q = c.nHeads * c.headDim;
-  const kv = c.nKvHeads * c.headDim;
-  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
-  add(TENSOR_NAMES.finalNorm, [c.dim], true);
-  for (let l = 0; l < c.nLayers; l++) {
-    const n = TENSOR_NAMES.layer(l);
-    add(n.attnNorm, [c.dim], true);
-    add(n.wq, [q, c.dim]);
-    add(n.wk, [kv, c.dim]);
-    add(n.wv, [kv, c.dim]);
-    add(n.wo, [c.dim, q]);
-    if (c.qkvBias) for (const [name, len] of [[n.bq, q], [n.bk, kv], [n.bv, kv]] as const) add(name, [len]);
-    add(n.ffnNorm, [c.dim], true);
-    add(n.wGate, [c.hiddenDim, c.dim]);
-    add(n.wUp, [c.hiddenDim, c.dim]);
-    add(n.wDown, [c.dim, c.hiddenDim]);
   }
   return { config: c, tensors };
 }

@@ -36,3 +36,39 @@ export const TENSOR_NAMES = {
     wDown: `model.layers.${i}.mlp.down_proj.weight`,
   }),
 } as const;
+
+/** One tensor a config needs: its canonical name, its shape, and whether it is a norm weight (a vector of gains). */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  norm: boolean;
+}
+
+/** Every tensor `config` needs, in checkpoint order: the one list readers check and writers of random models fill. */
+export function modelTensors(c: ModelConfig): TensorSpec[] {
+  const q = c.nHeads * c.headDim;
+  const kv = c.nKvHeads * c.headDim;
+  const out: TensorSpec[] = [];
+  const add = (name: string, shape: number[], norm = false) => out.push({ name, shape, norm });
+  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
+  add(TENSOR_NAMES.finalNorm, [c.dim], true);
+  if (!c.tiedEmbeddings) add(TENSOR_NAMES.lmHead, [c.vocabSize, c.dim]);
+  for (let l = 0; l < c.nLayers; l++) {
+    const n = TENSOR_NAMES.layer(l);
+    add(n.attnNorm, [c.dim], true);
+    add(n.wq, [q, c.dim]);
+    add(n.wk, [kv, c.dim]);
+    add(n.wv, [kv, c.dim]);
+    add(n.wo, [c.dim, q]);
+    if (c.qkvBias) {
+      add(n.bq, [q]);
+      add(n.bk, [kv]);
+      add(n.bv, [kv]);
+    }
+    add(n.ffnNorm, [c.dim], true);
+    add(n.wGate, [c.hiddenDim, c.dim]);
+    add(n.wUp, [c.hiddenDim, c.dim]);
+    add(n.wDown, [c.dim, c.hiddenDim]);
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { TENSOR_NAMES, type Checkpoint } from '../../src/formats/checkpoint.js';
+import { modelTensors, type Checkpoint } from '../../src/formats/checkpoint.js';
 import type { RawTensor } from '../../src/formats/tensor.js';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
 import type { ModelConfig } from '../../src/model/config.js';
@@ -32,33 +32,10 @@ export function tinyConfig(over: Partial<ModelConfig> = {}): ModelConfig {
 export function randomModel(config: ModelConfig, seed = 1, scale = 0.3): LogicalModel {
   const rand = mulberry32(seed);
   const tensors: LogicalModel['tensors'] = new Map();
-  const add = (name: string, shape: number[], norm = false) => {
+  for (const { name, shape, norm } of modelTensors(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = norm ? 1 + (rand() - 0.5) * 0.2 : (rand() * 2 - 1) * scale;
     tensors.set(name, { shape, data });
-  };
-  const c = config;
-  const q = c.nHeads * c.headDim;
-  const kv = c.nKvHeads * c.headDim;
-  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
-  add(TENSOR_NAMES.finalNorm, [c.dim], true);
-  if (!c.tiedEmbeddings) add(TENSOR_NAMES.lmHead, [c.vocabSize, c.dim]);
-  for (let l = 0; l < c.nLayers; l++) {
-    const n = TENSOR_NAMES.layer(l);
-    add(n.attnNorm, [c.dim], true);
-    add(n.wq, [q, c.dim]);
-    add(n.wk, [kv, c.dim]);
-    add(n.wv, [kv, c.dim]);
-    add(n.wo, [c.dim, q]);
-    if (c.qkvBias) {
-      add(n.bq, [q]);
-      add(n.bk, [kv]);
-      add(n.bv, [kv]);
-    }
-    add(n.ffnNorm, [c.dim], true);
-    add(n.wGate, [c.hiddenDim, c.dim]);
-    add(n.wUp, [c.hiddenDim, c.dim]);
-    add(n.wDown, [c.dim, c.hiddenDim]);
   }
   return { config, tensors };
 }
