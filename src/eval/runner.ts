@@ -65,7 +65,7 @@ export async function runStudy(
     if (!todo.length) continue;
     const context = u.setting === 'question-aware' ? u.example.segments : u.example.segments.slice(0, -1);
     const question = u.setting === 'question-aware' ? undefined : u.example.segments.at(-1)!;
-    const rec = new Session(model, tokenizer).record(promptOf({ ...u.example, segments: context }), context);
+    const rec = new Session(model, tokenizer).record(promptOf({ segments: context }), context);
     totals.prefillMs += rec.prefillMs;
     totals.reprefillMs += rec.prefillMs * todo.length;
     const full = await runCombo(model, tokenizer, rec, context, question, u.example, undefined, opts.decodeRatio);
@@ -133,7 +133,7 @@ function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, con
   const session = new Session(model, tokenizer);
   const t0 = performance.now();
   const press = combo ? { press: combo.press, ratio: combo.ratio, ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}) } : {};
-  let logits = session.prefill(promptOf({ segments: context } as Example), { segments: context, from: rec, ...press });
+  let logits = session.prefill(promptOf({ segments: context }), { segments: context, from: rec, ...press });
   const pressMs = performance.now() - t0;
   if (question) logits = session.prefill(question.text, { segments: [question] });
   return { session, logits, pressMs };

@@ -40,7 +40,7 @@ export interface Task {
 }
 
 /** Text of the whole prompt. */
-export function promptOf(example: Example): string {
+export function promptOf(example: Pick<Example, 'segments'>): string {
   return example.segments.map((s) => s.text).join('');
 }
 
