@@ -28,13 +28,14 @@ export function inspectPrompt(model: Model, tokenizer: Tokenizer, prompt: string
   const ratio = opts.ratio ?? 0.5;
   if (!(ratio >= 0 && ratio < 1)) throw new RangeError(`inspectPrompt: ratio must be in [0, 1), got ${ratio}`);
   const full = new Session(model, tokenizer);
-  full.prefill(text, { segments });
+  // one recorded prefill gives the ids, the segment ranges and every press's cache (see Session.record)
+  const record = full.record(text, segments);
   const ids = full.cache.tokens;
   const capture = captureAttention(model, ids, { ...opts, segments: full.segments });
   const presses = (opts.presses ?? []).map((p) => {
     const press = typeof p === 'string' ? createPress(p) : p;
     const s = new Session(model, tokenizer);
-    s.prefill(text, { segments, press, ratio });
+    s.prefill(text, { segments, press, ratio, from: record });
     return pressKept(s.cache, press, ratio);
   });
   return heatmapData({ title: opts.title, modelName: opts.modelName ?? 'model', config: model.config, tokenizer, ids, capture, presses });
