@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../formats/checkpoint.js';
 import { TENSOR_NAMES } from '../formats/checkpoint.js';
-import { FormatError } from '../formats/format-error.js';
+import { checkTensors } from '../formats/check-tensors.js';
 import type { RawTensor } from '../formats/tensor.js';
 import type { Backend } from '../kernels/backend.js';
 import { toFloat32 } from '../kernels/dequant.js';
@@ -28,22 +28,17 @@ export interface ModelWeights {
   lmHead: Matrix;
 }
 
-/** Maps a checkpoint's canonical tensors to the weights the forward pass uses, checking every shape. */
+/** Maps a checkpoint's canonical tensors to the weights the forward pass uses (every shape checked by `checkTensors`). */
 export function buildWeights(ckpt: Checkpoint, backend: Backend): ModelWeights {
   const c = ckpt.config;
-  const get = (name: string, shape: number[]): RawTensor => {
-    const t = ckpt.tensors.get(name);
-    if (!t) throw new FormatError(ckpt.source, `missing tensor ${name}`);
-    if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))
-      throw new FormatError(ckpt.source, `tensor ${name} has shape [${t.shape}], expected [${shape}]`);
-    return t;
-  };
+  checkTensors(ckpt);
+  const get = (name: string): RawTensor => ckpt.tensors.get(name)!;
   const vector = (name: string, len: number): Float32Array => {
-    const t = get(name, [len]);
+    const t = get(name);
     return toFloat32(t.dtype, t.data, len);
   };
   const matrix = (name: string, rows: number, cols: number): Matrix => {
-    const t = get(name, [rows, cols]);
+    const t = get(name);
     return backend.prepare({ rows, cols, dtype: t.dtype, data: t.data });
   };
   const qDim = c.nHeads * c.headDim;
