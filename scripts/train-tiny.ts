@@ -19,6 +19,7 @@ const program = new Command('train-tiny')
   .option('--lr <x>', 'peak learning rate', '2e-3')
   .option('--warmup <n>', 'warm-up steps', '100')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
+  .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8)', '1.5')
   .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
   .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
   .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
@@ -47,6 +48,10 @@ await train({
   lr: Number(o.lr),
   warmup: int('warmup'),
   seed: int('seed'),
+  copyShare: ((x) => {
+    if (!Number.isFinite(x) || x < 0) throw new Error(`--copy-share: expected a non-negative number, got ${o.copyShare}`);
+    return x;
+  })(Number(o.copyShare)),
   dir: o.dir!,
   exportDir: o.export!,
   checkpointEvery: Math.max(1, int('checkpointEvery')),

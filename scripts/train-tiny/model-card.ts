@@ -3,6 +3,17 @@ import type { RunMeta } from './train-state.js';
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const BAR: Record<string, number> = { retrieval: 0.9, safety: 0.9, knowledge: 0.9, arithmetic: 0.7, commonsense: 0.7, code: 0.7, 'long-generation': 0.7 };
 
+/** The options of each phase when a resumed run changed them, as the command lines that reproduce it. */
+function phases(meta: RunMeta): string {
+  if (!meta.phases) return '';
+  const flags = (o: Record<string, number | string>) =>
+    Object.entries(o)
+      .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
+      .join(' ');
+  const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
+  return `\nThe run was resumed with changed options; its phases (the first phase had no copying drill when no \`--copy-share\` is listed):\n${list.join('\n')}\n`;
+}
+
 /** README.md of the exported model: size, data, recipe, training time and the latest held-out accuracy. */
 export function modelCard(meta: RunMeta, paramCount: number, heldOutN: number): string {
   const c = meta.config;
@@ -32,13 +43,15 @@ long generation), each \`<s> prompt answer \\n </s>\`, packed into rows of ${o.s
 (a document sees only itself). Random shot counts per task; retrieval documents grow from 256 characters to the full row
 over the first 40% of training (curriculum). Training seeds are ≥ 1 000 000 000 (\`TRAINING_SEED_BASE\`); evaluation
 seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the model is meant to memorise them.
-Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3.
+A copying drill (\`Copy: <random words>\` → the same words; weight ${o.copyShare ?? 0} beside the tasks' 8.8) teaches the
+model to copy from its prompt, which every ability's answer needs.
+Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3 (the drill's random prompt 0).
 
 ## Recipe
 TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,
 gradient clip 1.0), peak learning rate ${o.lr}, ${o.warmup} warm-up steps, cosine decay to 10% over ${o.steps} steps,
 batch ${o.batch} × ${o.seq} characters, seed ${o.seed}.
-
+${phases(meta)}
 Trained so far: ${meta.step} steps, ${(meta.tokens / 1e6).toFixed(2)} M tokens, ${(meta.trainSeconds / 3600).toFixed(2)} h
 (last training loss ${lastLoss === undefined ? 'n/a' : lastLoss.toFixed(3)}).
 

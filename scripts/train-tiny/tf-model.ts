@@ -94,13 +94,24 @@ export function ropeTables(c: TinyConfig, T: number): { cos: tf.Tensor2D; sin: t
   return { cos: tf.tensor2d(cos, [T, half]), sin: tf.tensor2d(sin, [T, half]) };
 }
 
-/** What one forward pass needs besides the parameters: token ids [B, T] and a per-row additive attention mask [T, T]. */
+/** Positions [start, start + length) of one row that attend only among themselves, with an additive mask [length, length]. */
+export interface AttentionBlock {
+  start: number;
+  length: number;
+  /** 0 where position i of the block may attend position j (same document, j ≤ i), −1e9 elsewhere. */
+  mask: Float32Array;
+}
+
+/** What one forward pass needs besides the parameters: token ids [B, T] and, per row, blocks that tile [0, T). */
 export interface Batch {
   ids: Int32Array;
   B: number;
   T: number;
-  /** B masks of T × T: 0 where row i may attend column j (same document, j ≤ i), −1e9 elsewhere. */
-  masks: Float32Array[];
+  /**
+   * Attention is computed per block, so a row of short documents costs Σ length² rather than T²
+   * (cross-block entries of a full T × T mask would all be −1e9).
+   */
+  blocks: AttentionBlock[][];
 }
 
 /** Logits [B·T, vocab] of a batch (tied embeddings: the head is the embedding's transpose). */
@@ -111,7 +122,7 @@ export function forward(p: Params, c: TinyConfig, batch: Batch, rot: { cos: tf.T
   const w = (name: string) => p.get(name)!;
   const embed = w('model.embed_tokens.weight') as tf.Tensor2D;
   let x = linear(tf.oneHot(tf.tensor1d(batch.ids, 'int32'), c.vocabSize).toFloat() as tf.Tensor2D, embed);
-  const masks = batch.masks.map((m) => tf.tensor2d(m, [T, T]));
+  const blocks = batch.blocks.map((row) => row.map((b) => ({ ...b, mask: tf.tensor2d(b.mask, [b.length, b.length]) })));
   const heads = (y: tf.Tensor2D, n: number) => tf.transpose(tf.reshape(y, [B, T, n, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
   const scale = 1 / Math.sqrt(hd);
   const cos = tf.slice(rot.cos, [0, 0], [T, -1]);
@@ -122,12 +133,18 @@ export function forward(p: Params, c: TinyConfig, batch: Batch, rot: { cos: tf.T
     const q = tf.unstack(tf.reshape(rope(heads(linear(xn, lw('self_attn.q_proj')), c.nHeads), cos, sin), [B * c.nHeads, T, hd]));
     const k = tf.unstack(tf.reshape(rope(heads(linear(xn, lw('self_attn.k_proj')), c.nKvHeads), cos, sin), [B * c.nKvHeads, T, hd]));
     const v = tf.unstack(tf.reshape(heads(linear(xn, lw('self_attn.v_proj')), c.nKvHeads), [B * c.nKvHeads, T, hd]));
-    // One 2-D product per (row, head): batched 3-D matMul is far slower on this backend.
+    // 2-D products per (row, head, block): batched 3-D matMul is far slower on this backend.
     const outs = q.map((qi, bh) => {
       const b = Math.floor(bh / c.nHeads);
       const kv = b * c.nKvHeads + Math.floor((bh % c.nHeads) / group);
-      const scores = tf.add(tf.mul(linear(qi as tf.Tensor2D, tf.transpose(k[kv]!) as tf.Tensor2D), scale), masks[b]!);
-      return linear(tf.softmax(scores) as tf.Tensor2D, v[kv] as tf.Tensor2D);
+      const rows = (t: tf.Tensor, blk: { start: number; length: number }) => tf.slice(t as tf.Tensor2D, [blk.start, 0], [blk.length, -1]);
+      return tf.concat(
+        blocks[b]!.map((blk) => {
+          const scores = tf.add(tf.mul(linear(rows(qi, blk), tf.transpose(rows(k[kv]!, blk))), scale), blk.mask);
+          return linear(tf.softmax(scores) as tf.Tensor2D, rows(v[kv]!, blk));
+        }),
+        0,
+      );
     });
     const att = tf.reshape(tf.transpose(tf.reshape(tf.stack(outs), [B, c.nHeads, T, hd]), [0, 2, 1, 3]), [B * T, c.nHeads * hd]) as tf.Tensor2D;
     x = tf.add(x, linear(att, lw('self_attn.o_proj')));

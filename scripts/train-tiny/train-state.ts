@@ -9,6 +9,8 @@ import type { Params } from './tf-model.js';
 export interface RunMeta {
   config: TinyConfig;
   options: Record<string, number | string>;
+  /** Present once a resume changed the options: each phase's first step and options. */
+  phases?: { fromStep: number; options: Record<string, number | string> }[];
   step: number;
   tokens: number;
   trainSeconds: number;

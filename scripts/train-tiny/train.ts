@@ -22,6 +22,8 @@ export interface TrainOptions {
   lr: number;
   warmup: number;
   seed: number;
+  /** Weight of the copying drill in the data mix (the seven tasks weigh 8.8 together). */
+  copyShare: number;
   /** Run directory: resumable state, the evaluation export. */
   dir: string;
   /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
@@ -52,11 +54,13 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const config = configOf(o);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed };
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
     if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
+    // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.
+    if (JSON.stringify(meta.options) !== JSON.stringify(options)) meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
     meta.options = options;
     o.log(`resumed at step ${meta.step}`);
   }
@@ -89,7 +93,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   try {
     while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
       const t0 = Date.now();
-      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps);
+      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare });
       const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
       const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
       const lossValue = value.dataSync()[0]!;

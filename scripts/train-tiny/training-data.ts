@@ -1,14 +1,32 @@
-import { exampleRng } from '../../src/eval/tasks/pick.js';
+import type { Rng } from '../../src/generate/rng.js';
+import { exampleRng, int } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf, TRAINING_SEED_BASE, type Task } from '../../src/eval/tasks/task.js';
 import { BOS, encodeChars, EOS } from './char-vocab.js';
-import type { Batch } from './tf-model.js';
+import type { AttentionBlock, Batch } from './tf-model.js';
 
 /** Relative share of documents per task (arithmetic and code need the most practice). */
 const MIX: Record<string, number> = { knowledge: 1, commonsense: 1, arithmetic: 1.6, code: 1.6, safety: 1, retrieval: 0.8, 'long-generation': 0.8 };
 /** Loss weight of prompt characters; answers weigh 1 (the prompt still teaches the fact base and the forms). */
 const PROMPT_WEIGHT = 0.3;
 const MAX_DOCS_PER_ROW = 64;
+/** Consecutive documents share one attention block up to this many positions (a longer document is a block alone). */
+const BLOCK = 256;
+
+/** How the mix is drawn; `copyShare` is the weight of the copying drill beside the task weights above (0 = tasks only). */
+export interface DataOptions {
+  copyShare: number;
+}
+
+/**
+ * Copying drill (training only): every ability's answer copies something from its prompt (a number, a
+ * key's value, a count's start), and a model learns to copy fastest from strings it cannot predict.
+ */
+function copyDrill(rng: Rng): { prompt: string; answer: string } {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const words = Array.from({ length: int(rng, 2, 16) }, () => Array.from({ length: int(rng, 1, 7) }, () => alphabet[int(rng, 0, alphabet.length - 1)]).join(''));
+  return { prompt: `Copy: ${words.join(' ')}\nA:`, answer: ` ${words.join(' ')}` };
+}
 
 export interface TrainingBatch extends Batch {
   targets: Int32Array;
@@ -20,10 +38,12 @@ export interface TrainingBatch extends Batch {
  * (evaluation seeds are below it), a pure function of (runSeed, step, row, k), so a resumed run sees the same data.
  * Curriculum: long-context documents grow from 256 characters to the full row over the first 40% of training.
  */
-export function trainingDocument(runSeed: number, step: number, row: number, k: number, progress: number, T: number): { ids: number[]; weights: number[] } {
+export function trainingDocument(runSeed: number, step: number, row: number, k: number, progress: number, T: number, data: DataOptions): { ids: number[]; weights: number[] } {
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
   const total = Object.values(MIX).reduce((a, b) => a + b, 0);
-  let r = rng.next() * total;
+  let r = rng.next() * (total + data.copyShare);
+  // The drill's prompt is random: only its answer is worth predicting.
+  if (r >= total) return document(copyDrill(rng), 0);
   const task: Task = syntheticSuite.find((t) => (r -= MIX[t.name] ?? 1) < 0) ?? syntheticSuite[0]!;
   const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;
   const maxLength = Math.max(256, Math.min(T - 48, Math.round(256 + ((T - 304) * progress) / 0.4)));
@@ -35,22 +55,50 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
     s = task.shotCounts.filter((x) => x < s).at(-1) ?? 0;
     example = task.examples(seed, 1, { shots: s, length })[0]!;
   }
-  const prompt = [BOS, ...encodeChars(promptOf(example))];
-  const answer = [...encodeChars(example.answer + '\n'), EOS];
-  return { ids: [...prompt, ...answer], weights: [...prompt.map(() => PROMPT_WEIGHT), ...answer.map(() => 1)] };
+  return document({ prompt: promptOf(example), answer: example.answer }, PROMPT_WEIGHT);
+}
+
+function document({ prompt, answer }: { prompt: string; answer: string }, promptWeight: number): { ids: number[]; weights: number[] } {
+  const p = [BOS, ...encodeChars(prompt)];
+  const a = [...encodeChars(answer + '\n'), EOS];
+  return { ids: [...p, ...a], weights: [...p.map(() => promptWeight), ...a.map(() => 1)] };
+}
+
+/** Attention blocks tiling a row: consecutive documents grouped up to BLOCK positions, each block-causal; the padding tail sees only itself. */
+function attentionBlocks(docOf: Int32Array): AttentionBlock[] {
+  const T = docOf.length;
+  const blocks: AttentionBlock[] = [];
+  for (let start = 0; start < T; ) {
+    let end = start + 1;
+    while (end < T && docOf[end] === docOf[end - 1]) end++;
+    // Extend over whole following documents while the block stays within BLOCK (padding is never grouped).
+    while (docOf[start] !== -1 && end < T && docOf[end] !== -1) {
+      let next = end + 1;
+      while (next < T && docOf[next] === docOf[end]) next++;
+      if (next - start > BLOCK) break;
+      end = next;
+    }
+    const n = end - start;
+    const mask = new Float32Array(n * n).fill(-1e9);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) if (docOf[start + i] === docOf[start + j] && (docOf[start + i] !== -1 || i === j)) mask[i * n + j] = 0;
+    blocks.push({ start, length: n, mask });
+    start = end;
+  }
+  return blocks;
 }
 
 /** B rows of T tokens packed with whole documents (the rest is padding of weight 0); each document attends only to itself (block-causal masks). */
-export function trainingBatch(runSeed: number, step: number, B: number, T: number, progress: number): TrainingBatch {
+export function trainingBatch(runSeed: number, step: number, B: number, T: number, progress: number, data: DataOptions): TrainingBatch {
   const ids = new Int32Array(B * T).fill(EOS);
   const targets = new Int32Array(B * T).fill(EOS);
   const weights = new Float32Array(B * T);
-  const masks: Float32Array[] = [];
+  const blocks: AttentionBlock[][] = [];
   for (let b = 0; b < B; b++) {
     const docOf = new Int32Array(T).fill(-1);
     let at = 0;
     for (let k = 0; k < MAX_DOCS_PER_ROW && at < T - 16; k++) {
-      const doc = trainingDocument(runSeed, step, b, k, progress, T);
+      const doc = trainingDocument(runSeed, step, b, k, progress, T, data);
       const n = Math.min(doc.ids.length, T + 1);
       // A document that does not fit is skipped; a later, shorter one may fill the gap.
       if (at + n - 1 > T) continue;
@@ -62,10 +110,7 @@ export function trainingBatch(runSeed: number, step: number, B: number, T: numbe
       }
       at += n - 1;
     }
-    const mask = new Float32Array(T * T).fill(-1e9);
-    for (let i = 0; i < T; i++)
-      for (let j = 0; j <= i; j++) if (docOf[j] === docOf[i] && (docOf[i] !== -1 || i === j)) mask[i * T + j] = 0;
-    masks.push(mask);
+    blocks.push(attentionBlocks(docOf));
   }
-  return { ids, targets, weights, masks, B, T };
+  return { ids, targets, weights, blocks, B, T };
 }

@@ -13,7 +13,7 @@ import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kvtrim-train-'));
 const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
-  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, seed: 3,
+  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, seed: 3, copyShare: 1,
   dir: join(root, 'run'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
   ...over,
 });
@@ -26,7 +26,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 test('a few steps on a tiny config lower the loss on a fixed batch, and the export runs in kvtrim with the same logits', async () => {
   const o = tiny({});
   const config = configOf(o);
-  const fixed = trainingBatch(99, 0, 2, o.seq, 1);
+  const fixed = trainingBatch(99, 0, 2, o.seq, 1, o);
   const rot = ropeTables(config, o.seq);
   const { params: initial } = await train({ ...o, dir: join(root, 'zero'), steps: 0 });
   const before = tf.tidy(() => loss(forward(initial, config, fixed, rot), fixed.targets, fixed.weights).dataSync()[0]!);
@@ -44,12 +44,32 @@ test('a few steps on a tiny config lower the loss on a fixed batch, and the expo
   assert.equal(tokenizer.decode(ids), text);
   const T = ids.length;
   const causal = new Float32Array(T * T).map((_, k) => (k % T <= Math.floor(k / T) ? 0 : -1e9));
-  const ours = tf.tidy(() => forward(params, config, { ids: Int32Array.from(ids), B: 1, T, masks: [causal] }, rot).dataSync() as Float32Array);
+  const ours = tf.tidy(() => forward(params, config, { ids: Int32Array.from(ids), B: 1, T, blocks: [[{ start: 0, length: T, mask: causal }]] }, rot).dataSync() as Float32Array);
   const theirs = model.forward(ids, model.newCache(), { allLogits: true });
   assert.equal(theirs.length, ours.length);
   let worst = 0;
   for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
   assert.ok(worst <= 1e-4, `max |Δlogit| = ${worst}`);
+});
+
+test('attention by blocks equals attention over the whole row with the same block-causal mask', async () => {
+  const o = tiny({ seq: 300 });
+  const config = configOf(o);
+  const { params } = await train({ ...o, dir: join(root, 'blocks'), steps: 0 });
+  const b = trainingBatch(7, 3, 2, o.seq, 1, o);
+  assert.ok(b.blocks.every((row) => row.length > 1));
+  const T = o.seq;
+  const whole = b.blocks.map((row) => {
+    const m = new Float32Array(T * T).fill(-1e9);
+    for (const blk of row) for (let i = 0; i < blk.length; i++) for (let j = 0; j < blk.length; j++) m[(blk.start + i) * T + blk.start + j] = blk.mask[i * blk.length + j]!;
+    return [{ start: 0, length: T, mask: m }];
+  });
+  const rot = ropeTables(config, T);
+  const byBlock = tf.tidy(() => forward(params, config, b, rot).dataSync() as Float32Array);
+  const byRow = tf.tidy(() => forward(params, config, { ...b, blocks: whole }, rot).dataSync() as Float32Array);
+  let worst = 0;
+  for (let i = 0; i < byRow.length; i++) worst = Math.max(worst, Math.abs(byRow[i]! - byBlock[i]!));
+  assert.ok(worst <= 1e-5, `max |Δlogit| = ${worst}`);
 });
 
 test('training is deterministic by seed and a resumed run equals an uninterrupted one', async () => {
