@@ -55,6 +55,14 @@ export function decodeRows(dtype: i32, src: usize, count: i32, cols: i32, dst: u
   }
 }
 
+/** Rows of chunk `chunk` of `chunks` (contiguous ranges) of a rows × cols matrix decoded to f32 at dst (same row index). */
+export function decodeRowRange(dtype: i32, src: usize, rows: i32, cols: i32, dst: usize, chunk: i32, chunks: i32): void {
+  const span = (rows + chunks - 1) / chunks;
+  const r0 = min(rows, chunk * span);
+  const r1 = min(rows, r0 + span);
+  if (r1 > r0) decodeRows(dtype, src + <usize>r0 * rowBytes(dtype, cols), r1 - r0, cols, dst + ((<usize>r0 * cols) << 2));
+}
+
 /** 16 int8 lanes × d → 16 f32 at o. */
 @inline function store8(o: usize, q: v128, d: v128): void {
   const lo = i16x8.extend_low_i8x16_s(q);

@@ -4,6 +4,8 @@
 import { matmul } from './matmul';
 import { attend } from './attention';
 import { swiglu } from './swiglu';
+import { decodeRowRange } from './convert-rows';
+import { readProbe } from './read-probe';
 
 export { matmul, blockRows } from './matmul';
 export { quantizeQ8 } from './quantize';
@@ -14,16 +16,26 @@ export { swiglu } from './swiglu';
 const OP_MATMUL = 1;
 const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
+const OP_DECODE = 4;
+const OP_READ_PROBE = 5;
 
 /** Control block: [4] opcode, [5…] arguments (i32, pointers as unsigned bits). */
 export function runJob(ctrl: usize, chunk: i32, chunks: i32): void {
   const op = load<i32>(ctrl, 16);
   const a = ctrl + 20;
-  if (op == OP_MATMUL)
-    matmul(load<i32>(a), load<u32>(a, 4), load<u32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), load<i32>(a, 20), load<i32>(a, 24), load<u32>(a, 28), load<u32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), chunk, chunks);
+  if (op == OP_MATMUL) {
+    // [dtype, x, n, cols, scratch, stride, xq, px, count] then (out, w, rows) per matrix sharing x.
+    const count = load<i32>(a, 32);
+    for (let i = 0; i < count; i++) {
+      const m = a + 36 + <usize>i * 12;
+      matmul(load<i32>(a), load<u32>(m), load<u32>(a, 4), load<i32>(a, 8), load<u32>(m, 4), load<i32>(m, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<u32>(a, 28), chunk, chunks);
+    }
+  }
   else if (op == OP_ATTEND)
-    attend(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), chunk, chunks);
+    attend(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<i32>(a, 48), load<i32>(a, 52), chunk, chunks);
   else if (op == OP_SWIGLU) swiglu(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), chunk, chunks);
+  else if (op == OP_DECODE) decodeRowRange(load<i32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), chunk, chunks);
+  else if (op == OP_READ_PROBE) readProbe(load<u32>(a), load<u32>(a, 4), load<u32>(a, 8), chunk, chunks);
 }
 
 /** First byte the JavaScript side may allocate from. */

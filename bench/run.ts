@@ -1,14 +1,14 @@
 // `npm run bench`: random-weight SmolLM2-135M- and Qwen2.5-0.5B-shaped GGUF models (F32, F16,
 // Q8_0) written by the project's own writer, kvtrim vs node-llama-cpp on each file at 1 and 2
-// threads, one table. Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2.
+// threads, one table. Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2;
+// --no-native-gemm measures kvtrim's prefill on its own WebAssembly GEMM.
 import { statSync } from 'node:fs';
 import { Command } from 'commander';
 import { compareEngines, type Comparison } from '../src/bench/measure.js';
+import { createWasmBackend } from '../src/kernels/wasm-backend.js';
 import type { DType } from '../src/formats/tensor.js';
 import { BENCH_SHAPES, benchModelPath } from './bench-models.js';
 
-/** Read bandwidth of the development machine (2 cores together), for the decode ceiling column. */
-const BANDWIDTH_GBS = 35;
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const opts = new Command('bench')
@@ -17,8 +17,9 @@ const opts = new Command('bench')
   .option('--threads <list>', 'thread counts', list, ['1', '2'])
   .option('--prompt-tokens <n>', 'prompt length', Number, 512)
   .option('--gen-tokens <n>', 'decode steps', Number, 128)
+  .option('--no-native-gemm', 'kvtrim prefill on the WebAssembly GEMM even when onnxruntime-node is installed')
   .parse(process.argv)
-  .opts<{ shapes: string[]; dtypes: DType[]; threads: string[]; promptTokens: number; genTokens: number }>();
+  .opts<{ shapes: string[]; dtypes: DType[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean }>();
 
 interface Row {
   shape: string;
@@ -26,13 +27,22 @@ interface Row {
   threads: number;
   mb: number;
   r: Comparison;
+  /** Read bandwidth measured at this thread count (GB/s): decode streams every weight once per token. */
+  gbs: number;
 }
 const rows: Row[] = [];
 const fmt = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
 const header = 'model          dtype  thr | kvtrim prefill decode  RSS MB | llama.cpp prefill decode  RSS MB | ratio prefill decode | decode / ceiling';
-const line = ({ shape, dtype, threads, mb, r }: Row) =>
-  `${shape.padEnd(14)} ${dtype.padEnd(5)} ${String(threads).padStart(3)} | ${fmt(r.kvtrim.prefill_tps).padStart(14)} ${fmt(r.kvtrim.decode_tps).padStart(6)} ${fmt(r.kvtrim.peak_rss_mb, 0).padStart(7)} | ${fmt(r.llamacpp?.prefill_tps).padStart(17)} ${fmt(r.llamacpp?.decode_tps).padStart(6)} ${fmt(r.llamacpp?.peak_rss_mb, 0).padStart(7)} | ${fmt(r.ratio?.prefill, 2).padStart(13)} ${fmt(r.ratio?.decode, 2).padStart(6)} | ${fmt(r.kvtrim.decode_tps / ((BANDWIDTH_GBS * 1e9) / (mb * 1e6)), 2).padStart(6)} of ${fmt((BANDWIDTH_GBS * 1e3) / mb, 0)} tok/s`;
+const line = ({ shape, dtype, threads, mb, r, gbs }: Row) =>
+  `${shape.padEnd(14)} ${dtype.padEnd(5)} ${String(threads).padStart(3)} | ${fmt(r.kvtrim.prefill_tps).padStart(14)} ${fmt(r.kvtrim.decode_tps).padStart(6)} ${fmt(r.kvtrim.peak_rss_mb, 0).padStart(7)} | ${fmt(r.llamacpp?.prefill_tps).padStart(17)} ${fmt(r.llamacpp?.decode_tps).padStart(6)} ${fmt(r.llamacpp?.peak_rss_mb, 0).padStart(7)} | ${fmt(r.ratio?.prefill, 2).padStart(13)} ${fmt(r.ratio?.decode, 2).padStart(6)} | ${fmt(r.kvtrim.decode_tps / ((gbs * 1e3) / mb), 2).padStart(6)} of ${fmt((gbs * 1e3) / mb, 0)} tok/s (${fmt(gbs)} GB/s)`;
 
+// The decode ceiling uses this machine's measured read bandwidth, per thread count.
+const bandwidth = new Map<number, number>();
+for (const t of opts.threads) {
+  const probe = await createWasmBackend({ threads: Number(t), nativeGemm: false });
+  bandwidth.set(Number(t), probe.readBandwidth());
+  probe.dispose();
+}
 console.log(header);
 for (const shape of opts.shapes)
   for (const dtype of opts.dtypes) {
@@ -40,8 +50,8 @@ for (const shape of opts.shapes)
     const mb = statSync(path).size / 1e6;
     for (const t of opts.threads) {
       const threads = Number(t);
-      const r = await compareEngines(path, { threads, promptTokens: opts.promptTokens, genTokens: opts.genTokens }, true);
-      rows.push({ shape, dtype, threads, mb, r });
+      const r = await compareEngines(path, { threads, promptTokens: opts.promptTokens, genTokens: opts.genTokens, nativeGemm: opts.nativeGemm }, true);
+      rows.push({ shape, dtype, threads, mb, r, gbs: bandwidth.get(threads)! });
       console.log(line(rows[rows.length - 1]!));
     }
   }
@@ -56,5 +66,6 @@ for (const shape of opts.shapes)
     const pl = best((r) => r.llamacpp?.prefill_tps);
     const dk = best((r) => r.kvtrim.decode_tps);
     const dl = best((r) => r.llamacpp?.decode_tps);
-    console.log(`${shape.padEnd(14)} ${dtype.padEnd(5)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×)`);
+    const ceiling = (Math.max(...bandwidth.values()) * 1e3) / (rs[0]?.mb ?? NaN);
+    console.log(`${shape.padEnd(14)} ${dtype.padEnd(5)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×), ceiling ${fmt(ceiling)} tok/s (${fmt(ceiling / dk, 2)}× above kvtrim)`);
   }

@@ -5,17 +5,18 @@ import { benchPrompt, peakRssMb, type Throughput, type ThroughputOptions } from 
 
 /**
  * Prefill of `promptTokens` as one batch, then `genTokens` greedy single-token decode steps, on the
- * WebAssembly backend. A short warm-up run first lets V8 tier the kernels up in every thread.
+ * WebAssembly backend. A short warm-up run first lets V8 tier the kernels up in every thread (its
+ * 64-token prefill also starts the native GEMM's threads when that is in use).
  */
 export async function measureKvtrim(path: string, o: ThroughputOptions): Promise<Throughput & { vocabSize: number }> {
-  const backend = await createWasmBackend({ threads: o.threads });
+  const backend = await createWasmBackend({ threads: o.threads, nativeGemm: o.nativeGemm });
   try {
     const model = Model.fromCheckpoint(loadCheckpoint(path, { alloc: (n) => backend.allocBytes(n) }), { backend });
     const { vocabSize, maxSeqLen } = model.config;
     if (o.promptTokens + o.genTokens > maxSeqLen) throw new RangeError(`${o.promptTokens} + ${o.genTokens} tokens exceed the model's context of ${maxSeqLen}`);
     const prompt = benchPrompt(o.promptTokens, vocabSize);
     const warm = model.newCache();
-    let logits = model.forward(prompt.slice(0, 16), warm);
+    let logits = model.forward(prompt.slice(0, 64), warm);
     for (let i = 0; i < 4; i++) logits = model.forward([argmax(logits)], warm);
 
     const cache = model.newCache();

@@ -9,6 +9,8 @@ export interface ThroughputOptions {
   threads: number;
   promptTokens: number;
   genTokens: number;
+  /** kvtrim only: allow the native (onnxruntime) GEMM for prefill when installed (default true). */
+  nativeGemm?: boolean;
 }
 
 export type Engine = 'kvtrim' | 'llamacpp';

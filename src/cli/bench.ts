@@ -10,6 +10,7 @@ interface BenchFlags {
   promptTokens: number;
   genTokens: number;
   vsLlamacpp?: boolean;
+  nativeGemm: boolean;
   json?: boolean;
 }
 
@@ -22,11 +23,12 @@ export function register(program: Command): void {
     .option('--prompt-tokens <n>', 'prompt length, prefilled as one batch', numberFlag('prompt-tokens'), 512)
     .option('--gen-tokens <n>', 'greedy decode steps after the prompt', numberFlag('gen-tokens'), 128)
     .option('--vs-llamacpp', 'also run node-llama-cpp (CPU) on the same file, and print ratios')
+    .option('--no-native-gemm', 'kvtrim: run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed')
     .option('--json', 'print the result as one JSON object on the last line')
     .action(async (f: BenchFlags) => {
       for (const [name, v, min] of [['threads', f.threads, 1], ['prompt-tokens', f.promptTokens, 1], ['gen-tokens', f.genTokens, 1]] as const)
         if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${v}`);
-      const r = await compareEngines(f.model, { threads: f.threads, promptTokens: f.promptTokens, genTokens: f.genTokens }, f.vsLlamacpp ?? false);
+      const r = await compareEngines(f.model, { threads: f.threads, promptTokens: f.promptTokens, genTokens: f.genTokens, nativeGemm: f.nativeGemm }, f.vsLlamacpp ?? false);
       if (f.json) {
         console.log(JSON.stringify(r));
         return;

@@ -10,6 +10,7 @@ export interface ModelFlags {
   tokenizer?: string;
   threads?: number;
   dtype?: DType;
+  nativeGemm?: boolean;
 }
 
 /** The flags every command that runs a model shares. */
@@ -18,12 +19,13 @@ export function addModelOptions(cmd: Command): Command {
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
     .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
     .option('--threads <n>', 'compute threads (default: cores)', numberFlag('threads'))
-    .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag);
+    .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag)
+    .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
 }
 
 /** Loads the model onto the WebAssembly SIMD backend with `--threads` threads. */
 export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
-  const backend = await createWasmBackend({ threads: flags.threads ?? availableParallelism(), dtype: flags.dtype });
+  const backend = await createWasmBackend({ threads: flags.threads ?? availableParallelism(), dtype: flags.dtype, nativeGemm: flags.nativeGemm });
   return loadModel(flags.model ?? defaultModelPath(), { tokenizerPath: flags.tokenizer, backend });
 }
 

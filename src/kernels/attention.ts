@@ -3,8 +3,8 @@ import type { HeadCache } from '../cache/head-cache.js';
 /**
  * Attention of one query vector over one KV head's ragged cache: entries with position ≤ `pos`
  * (causal) and, with a sliding window, position > pos − window. Writes the weighted value sum to
- * out[outOff …]. When the head tracks attention, adds `accScale` × each weight to its accumulator
- * (so a GQA group's rows add up to their mean).
+ * out[outOff …], zeros when no entry is visible. When the head tracks attention, adds `accScale` ×
+ * each weight to its accumulator (so a GQA group's rows add up to their mean).
  */
 export function attendHead(
   out: Float32Array,
@@ -42,7 +42,8 @@ export function attendHead(
     sum += e;
   }
   out.fill(0, outOff, outOff + d);
-  const inv = 1 / sum;
+  // No visible entry: a zero row, as in the kernels.
+  const inv = sum > 0 ? 1 / sum : 0;
   const acc = head.attention;
   for (let j = 0; j < length; j++) {
     const w = scores[j]! * inv;

@@ -12,6 +12,8 @@ export interface Backend {
   prepare(m: Matrix): Matrix;
   /** out[n × w.rows] = x[n × w.cols] · wᵀ (x and out row-major). */
   matmul(out: Float32Array, x: Float32Array, n: number, w: Matrix): void;
+  /** outs[i] = x · ws[i]ᵀ for matrices of the same columns and dtype that share x (q/k/v, gate/up); may run as one job. */
+  matmulShared(outs: readonly Float32Array[], x: Float32Array, n: number, ws: readonly Matrix[]): void;
   /**
    * Causal attention of n tokens (token t at position startPos + t) over one layer's KV heads, as
    * `attendLayer` in kernels/attention.ts: q and out are n × (heads.length · groupSize) × headDim.

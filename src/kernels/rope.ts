@@ -23,16 +23,24 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScalin
   return inv;
 }
 
+/** cos and sin of pos · invFreq[i] for every pair i, written from index `at` of each table. */
+export function ropeAngles(pos: number, invFreq: Float64Array, cos: Float64Array, sin: Float64Array, at: number): void {
+  for (let i = 0; i < invFreq.length; i++) {
+    const angle = pos * invFreq[i]!;
+    cos[at + i] = Math.cos(angle);
+    sin[at + i] = Math.sin(angle);
+  }
+}
+
 /**
- * Rotates `nHeads` heads of one token in place at absolute position `pos`.
+ * Rotates `nHeads` heads of one token in place by the angles at `at` of the cos/sin tables.
  * 'half' pairs (i, i + d/2) (HF rotate_half); 'interleaved' pairs (2i, 2i + 1) (llama2.c, GGUF llama).
  */
-export function rope(x: Float32Array, offset: number, nHeads: number, headDim: number, pos: number, invFreq: Float64Array, layout: RopeLayout): void {
+export function rotate(x: Float32Array, offset: number, nHeads: number, headDim: number, cos: Float64Array, sin: Float64Array, at: number, layout: RopeLayout): void {
   const half = headDim / 2;
   for (let i = 0; i < half; i++) {
-    const angle = pos * invFreq[i]!;
-    const c = Math.cos(angle);
-    const s = Math.sin(angle);
+    const c = cos[at + i]!;
+    const s = sin[at + i]!;
     const a = layout === 'half' ? i : 2 * i;
     const b = layout === 'half' ? i + half : 2 * i + 1;
     for (let h = 0; h < nHeads; h++) {
@@ -43,4 +51,12 @@ export function rope(x: Float32Array, offset: number, nHeads: number, headDim: n
       x[o + b] = x0 * s + x1 * c;
     }
   }
+}
+
+/** Rotates `nHeads` heads of one token in place at absolute position `pos`. */
+export function rope(x: Float32Array, offset: number, nHeads: number, headDim: number, pos: number, invFreq: Float64Array, layout: RopeLayout): void {
+  const cos = new Float64Array(invFreq.length);
+  const sin = new Float64Array(invFreq.length);
+  ropeAngles(pos, invFreq, cos, sin, 0);
+  rotate(x, offset, nHeads, headDim, cos, sin, 0, layout);
 }

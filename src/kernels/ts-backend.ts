@@ -29,6 +29,10 @@ export class TsBackend implements Backend {
     }
   }
 
+  matmulShared(outs: readonly Float32Array[], x: Float32Array, n: number, ws: readonly Matrix[]): void {
+    ws.forEach((w, i) => this.matmul(outs[i]!, x, n, w));
+  }
+
   attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void {
     attendLayer(out, q, n, heads, startPos, groupSize, window);
   }

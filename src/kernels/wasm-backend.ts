@@ -8,6 +8,7 @@ import { attendLayer } from './attention.js';
 import { toFloat32 } from './dequant.js';
 import type { Backend } from './backend.js';
 import { kernelsModule } from './load-kernels.js';
+import { loadNativeGemm, type NativeGemm } from './native-gemm.js';
 import { WasmArena } from './wasm-arena.js';
 import { CONTROL_INTS, WorkerPool } from './worker-pool.js';
 
@@ -16,6 +17,14 @@ const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4
 const OP_MATMUL = 1;
 const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
+const OP_DECODE = 4;
+const OP_READ_PROBE = 5;
+/** Products one matmul job can hold: its arguments are 9 words plus 3 per matrix, within the control block. */
+const MAX_SHARED = 6;
+/** Products of at least this many rows go to the native GEMM: below it, copying the weight costs more than the faster GEMM saves. */
+const NATIVE_MIN_ROWS = 32;
+/** Weights larger than this as f32 (a vocabulary head) stay on the WebAssembly path rather than be copied whole. */
+const NATIVE_MAX_WEIGHT_BYTES = 64 << 20;
 
 interface KernelExports {
   runJob(ctrl: number, chunk: number, chunks: number): void;
@@ -30,6 +39,8 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Convert every weight matrix to this dtype at load (default: keep the stored dtype). */
   dtype?: DType;
+  /** Run prefill-sized products on onnxruntime's native GEMM when onnxruntime-node is installed (default true). */
+  nativeGemm?: boolean;
 }
 
 function checkMatrix(m: Matrix): void {
@@ -49,7 +60,8 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const arena = new WasmArena(memory, kernels.heapBase());
   const ctrl = arena.alloc(CONTROL_INTS * 4);
   const pool = await WorkerPool.start(module, memory, kernels.runJob, ctrl, threads);
-  return new WasmBackend(arena, kernels, pool, opts.dtype);
+  const native = opts.nativeGemm === false ? undefined : await loadNativeGemm(threads);
+  return new WasmBackend(arena, kernels, pool, opts.dtype, native);
 }
 
 /**
@@ -63,18 +75,47 @@ export class WasmBackend implements Backend {
   readonly cacheStorage: CacheStorage;
   private readonly scratch = new Map<string, { ptr: number; bytes: number }>();
   private readonly adopted = new WeakMap<Uint8Array, Matrix>();
+  private readonly heapScratch = new Map<string, Float32Array>();
 
   constructor(
     private readonly arena: WasmArena,
     private readonly kernels: KernelExports,
     private readonly pool: WorkerPool,
     private readonly convertTo?: DType,
+    private readonly native?: NativeGemm,
   ) {
     this.cacheStorage = { floats: (n) => arena.floats(n), ints: (n) => arena.ints(n) };
   }
 
   get threads(): number {
     return this.pool.threads;
+  }
+
+  /**
+   * Read bandwidth (GB/s) of all the threads streaming `bytes` of wasm memory with SIMD loads, best
+   * of `runs`: the wall a bandwidth-bound decode meets. The probe buffer returns to the free list.
+   */
+  readBandwidth(bytes = 256 << 20, runs = 3): number {
+    const size = 2 ** Math.ceil(Math.log2(bytes));
+    const ptr = this.arena.block(size);
+    const sums = this.slot('probe', this.pool.chunks * 16);
+    try {
+      this.arena.bytes(ptr, bytes).fill(1);
+      let best = Infinity;
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        this.pool.run(OP_READ_PROBE, [ptr, bytes, sums]);
+        best = Math.min(best, performance.now() - t0);
+      }
+      return bytes / (best / 1000) / 1e9;
+    } finally {
+      this.arena.release(ptr, size);
+    }
+  }
+
+  /** Whether prefill-sized products run on the native GEMM. */
+  get usesNativeGemm(): boolean {
+    return this.native !== undefined;
   }
 
   /** Bytes of wasm memory in use: weights, KV cache blocks and scratch. */
@@ -100,18 +141,38 @@ export class WasmBackend implements Backend {
   }
 
   matmul(out: Float32Array, x: Float32Array, n: number, w: Matrix): void {
-    const { rows, cols } = w;
-    if (!Number.isInteger(n) || n < 1 || x.length < n * cols || out.length < n * rows)
-      throw new RangeError(`matmul: n=${n} needs x ≥ ${n * cols} and out ≥ ${n * rows} floats, got ${x.length} and ${out.length}`);
-    const wp = this.prepare(w).data.byteOffset;
-    const code = DTYPE_CODE[w.dtype];
+    this.matmulShared([out], x, n, [w]);
+  }
+
+  /**
+   * One job for every product of the same x (q/k/v, gate/up): x is copied, quantized or packed
+   * once, and the threads are handed off once, each chunk taking its share of every matrix.
+   */
+  matmulShared(outs: readonly Float32Array[], x: Float32Array, n: number, ws: readonly Matrix[]): void {
+    if (ws.length < 1 || ws.length > MAX_SHARED || outs.length !== ws.length) throw new RangeError(`matmulShared: 1…${MAX_SHARED} matrices with one output each, got ${ws.length} and ${outs.length}`);
+    const prepared = ws.map((w) => this.prepare(w));
+    const { cols, dtype } = prepared[0]!;
+    // A file may store q, k and v in different dtypes: then each is a job of its own.
+    if (prepared.some((w) => w.cols !== cols || w.dtype !== dtype)) return prepared.forEach((w, i) => this.matmulShared([outs[i]!], x, n, [w]));
+    prepared.forEach((w, i) => {
+      if (!Number.isInteger(n) || n < 1 || x.length < n * cols || outs[i]!.length < n * w.rows)
+        throw new RangeError(`matmul: n=${n} needs x ≥ ${n * cols} and out ≥ ${n * w.rows} floats, got ${x.length} and ${outs[i]!.length}`);
+    });
+    const jobs: number[] = [];
+    const copies: [Float32Array, number, number][] = [];
+    prepared.forEach((w, i) => {
+      if (this.native && n >= NATIVE_MIN_ROWS && w.rows * cols * 4 <= NATIVE_MAX_WEIGHT_BYTES) return this.nativeMatmul(this.native, outs[i]!, x, n, w);
+      const op = this.slot(`out${i}`, n * w.rows * 4);
+      jobs.push(op, w.data.byteOffset, w.rows);
+      copies.push([outs[i]!, op, n * w.rows]);
+    });
+    if (jobs.length === 0) return;
     const xp = this.input('x', x, n * cols);
-    const op = this.slot('out', n * rows * 4);
     let xq = 0;
     let px = 0;
     let scratch = 0;
     let stride = 0;
-    if (n === 1 && (w.dtype === 'q8_0' || w.dtype === 'q4_0')) {
+    if (n === 1 && (dtype === 'q8_0' || dtype === 'q4_0')) {
       xq = this.slot('xq', cols * 2 + (cols / 32) * 4);
       this.kernels.quantizeQ8(xp, cols, xq);
     } else if (n > 1) {
@@ -122,8 +183,8 @@ export class WasmBackend implements Backend {
         this.kernels.packX(xp, n, cols, px);
       }
     }
-    this.pool.run(OP_MATMUL, [code, op, xp, n, wp, rows, cols, scratch, stride, xq, px]);
-    out.set(this.arena.f32(op, n * rows));
+    this.pool.run(OP_MATMUL, [DTYPE_CODE[dtype], xp, n, cols, scratch, stride, xq, px, jobs.length / 3, ...jobs]);
+    for (const [out, op, len] of copies) out.set(this.arena.f32(op, len));
   }
 
   attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void {
@@ -141,7 +202,22 @@ export class WasmBackend implements Backend {
     heads.forEach((h, i) => d.set([h.keys.byteOffset, h.values.byteOffset, h.positions.byteOffset, h.length], i * 4));
     const qp = this.input('q', q, len);
     const op = this.slot('att', len * 4);
-    this.pool.run(OP_ATTEND, [qp, op, n, heads.length * groupSize, groupSize, headDim, desc, startPos, window ?? 0]);
+    // Decode-sized batches take the kernel's split-key path: each (token, KV head) in parts of about
+    // 128 keys (at most 16 parts), so one token's few KV heads still feed every thread; the kernel
+    // merges them (see attendParts). Parts depend on the cache alone: any thread count, same bits.
+    let split = [0, 0, 0, 0, 0];
+    if (n <= 4) {
+      const maxLen = Math.max(...heads.map((h) => h.length));
+      const parts = Math.max(1, Math.min(16, Math.ceil(maxLen / 128)));
+      const span = Math.max(4, (Math.ceil(maxLen / parts) + 3) & ~3);
+      const items = n * heads.length * parts;
+      const counters = this.slot('attCounters', n * heads.length * 4);
+      this.arena.bytes(counters, n * heads.length * 4).fill(0);
+      const partials = this.slot('attPartials', items * groupSize * (headDim + 2) * 4);
+      const rows = this.slot('attRows', Math.min(this.pool.chunks, items) * groupSize * span * 4);
+      split = [counters, partials, rows, span, parts];
+    }
+    this.pool.run(OP_ATTEND, [qp, op, n, heads.length * groupSize, groupSize, headDim, desc, startPos, window ?? 0, ...split]);
     out.set(this.arena.f32(op, len));
   }
 
@@ -155,6 +231,36 @@ export class WasmBackend implements Backend {
 
   dispose(): void {
     this.pool.dispose();
+  }
+
+  /**
+   * The native GEMM reads only the JS heap: the weight goes there as f32 (decoded by the threads
+   * first when stored in another dtype), and so do x and out when they live in wasm memory.
+   */
+  private nativeMatmul(native: NativeGemm, out: Float32Array, x: Float32Array, n: number, w: Matrix): void {
+    const { rows, cols } = w;
+    const wp = w.data.byteOffset;
+    const weight = this.heap('weight', rows * cols);
+    if (w.dtype === 'f32') weight.set(this.arena.f32(wp, rows * cols));
+    else {
+      const decoded = this.slot('decoded', rows * cols * 4);
+      this.pool.run(OP_DECODE, [DTYPE_CODE[w.dtype], wp, rows, cols, decoded]);
+      weight.set(this.arena.f32(decoded, rows * cols));
+    }
+    let xs = x;
+    if (this.arena.owns(x)) (xs = this.heap('x', n * cols)).set(x.subarray(0, n * cols));
+    const o = this.arena.owns(out) ? this.heap('out', n * rows) : out;
+    native.gemm(o, xs, n, weight, rows, cols);
+    if (o !== out) out.set(o.subarray(0, n * rows));
+  }
+
+  /** A JS-heap scratch array named `name` of at least `len` floats, reused across calls. */
+  private heap(name: string, len: number): Float32Array {
+    const have = this.heapScratch.get(name);
+    if (have && have.length >= len) return have;
+    const a = new Float32Array(len);
+    this.heapScratch.set(name, a);
+    return a;
   }
 
   /** Copies m into wasm memory and remembers it under the source bytes `key`. */

@@ -3,7 +3,7 @@ import type { Checkpoint } from '../formats/checkpoint.js';
 import type { Backend } from '../kernels/backend.js';
 import { dequantize } from '../kernels/dequant.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
-import { rope, ropeInvFreq } from '../kernels/rope.js';
+import { ropeAngles, ropeInvFreq, rotate } from '../kernels/rope.js';
 import { TsBackend } from '../kernels/ts-backend.js';
 import type { ModelConfig } from './config.js';
 import type { ForwardHooks } from './hooks.js';
@@ -35,6 +35,8 @@ class Scratch {
 export class Model {
   private scratch: Scratch | undefined;
   private readonly invFreq: Float64Array;
+  /** RoPE angles of the positions the last layers ran at: every layer of a forward pass shares them. */
+  private angles = { startPos: -1, n: 0, cos: new Float64Array(0), sin: new Float64Array(0) };
 
   private constructor(
     readonly config: ModelConfig,
@@ -91,18 +93,18 @@ export class Model {
 
     rmsnorm(s.xn, hidden, w.attnNorm, n, dim, c.normEps);
     hooks?.onLinearInput?.(l, 'qkv', s.xn, n);
-    be.matmul(s.q, s.xn, n, w.wq);
-    be.matmul(s.k, s.xn, n, w.wk);
-    be.matmul(s.v, s.xn, n, w.wv);
+    be.matmulShared([s.q, s.k, s.v], s.xn, n, [w.wq, w.wk, w.wv]);
     if (w.bq) addBias(s.q, w.bq, n);
     if (w.bk) addBias(s.k, w.bk, n);
     if (w.bv) addBias(s.v, w.bv, n);
 
     const heads = cache.layer(l);
+    const { cos, sin } = this.anglesFor(startPos, n);
+    const half = headDim / 2;
     for (let t = 0; t < n; t++) {
       const pos = startPos + t;
-      rope(s.q, t * nHeads * headDim, nHeads, headDim, pos, this.invFreq, c.ropeLayout);
-      rope(s.k, t * nKvHeads * headDim, nKvHeads, headDim, pos, this.invFreq, c.ropeLayout);
+      rotate(s.q, t * nHeads * headDim, nHeads, headDim, cos, sin, t * half, c.ropeLayout);
+      rotate(s.k, t * nKvHeads * headDim, nKvHeads, headDim, cos, sin, t * half, c.ropeLayout);
       for (let h = 0; h < nKvHeads; h++) {
         const o = (t * nKvHeads + h) * headDim;
         heads[h]!.append(s.k, o, s.v, o, pos);
@@ -117,8 +119,7 @@ export class Model {
 
     rmsnorm(s.xn, hidden, w.ffnNorm, n, dim, c.normEps);
     hooks?.onLinearInput?.(l, 'gateUp', s.xn, n);
-    be.matmul(s.gate, s.xn, n, w.wGate);
-    be.matmul(s.up, s.xn, n, w.wUp);
+    be.matmulShared([s.gate, s.up], s.xn, n, [w.wGate, w.wUp]);
     be.swiglu(s.gate, s.up, n * hiddenDim);
     hooks?.onLinearInput?.(l, 'down', s.gate, n);
     be.matmul(s.proj, s.gate, n, w.wDown);
@@ -133,6 +134,17 @@ export class Model {
     const logits = new Float32Array(n * vocabSize);
     this.backend.matmul(logits, xn, n, this.weights.lmHead);
     return logits;
+  }
+
+  private anglesFor(startPos: number, n: number): { cos: Float64Array; sin: Float64Array } {
+    const a = this.angles;
+    if (a.startPos === startPos && a.n === n) return a;
+    const half = this.invFreq.length;
+    const cos = a.cos.length >= n * half ? a.cos : new Float64Array(n * half);
+    const sin = a.sin.length >= n * half ? a.sin : new Float64Array(n * half);
+    for (let t = 0; t < n; t++) ropeAngles(startPos + t, this.invFreq, cos, sin, t * half);
+    this.angles = { startPos, n, cos, sin };
+    return this.angles;
   }
 
   private scratchFor(n: number): Scratch {

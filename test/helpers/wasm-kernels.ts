@@ -26,13 +26,13 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-/** One- and two-thread backends, created before the calling file's tests and disposed after them. */
+/** One- and two-thread backends of the WebAssembly kernels alone (no native GEMM), created before the calling file's tests and disposed after them. */
 export function oneAndTwoThreads(): { one: WasmBackend; two: WasmBackend } {
   const b = {} as { one: WasmBackend; two: WasmBackend };
   before(async () => {
     ensureKernelsBuilt();
-    b.one = await createWasmBackend({ threads: 1 });
-    b.two = await createWasmBackend({ threads: 2 });
+    b.one = await createWasmBackend({ threads: 1, nativeGemm: false });
+    b.two = await createWasmBackend({ threads: 2, nativeGemm: false });
   });
   after(() => {
     b.one.dispose();

@@ -70,6 +70,13 @@ const cases: Case[] = [
   { kvHeads: 2, group: 2, headDim: 6, n: 5, startPos: 9 },
   { kvHeads: 1, group: 4, headDim: 34, n: 9, startPos: 3, window: 5 },
   { kvHeads: 4, group: 1, headDim: 13, n: 1, startPos: 30, window: 8 },
+  // Decode path (n ≤ 4): keys split into parts of about 128 (at most 16) and merged; ragged lengths.
+  { kvHeads: 3, group: 3, headDim: 64, n: 1, startPos: 539 },
+  { kvHeads: 2, group: 4, headDim: 36, n: 3, startPos: 301 },
+  { kvHeads: 4, group: 1, headDim: 20, n: 2, startPos: 150, window: 37 },
+  { kvHeads: 1, group: 3, headDim: 64, n: 4, startPos: 2600 },
+  { kvHeads: 3, group: 3, headDim: 20, n: 1, startPos: 700, window: 100 },
+  { kvHeads: 2, group: 3, headDim: 7, n: 4, startPos: 2 },
 ];
 
 for (const c of cases) {
@@ -97,6 +104,32 @@ for (const c of cases) {
     }
   });
 }
+
+test('attention: a query that sees no entry (window past every kept one) gets a zero row on every path', () => {
+  const d = 20;
+  const build = (backend: WasmBackend | undefined): HeadCache[] => {
+    const r = randoms(11);
+    // Head 0 keeps positions 0…199 but 196…199 are evicted; head 1 keeps 0…199.
+    return [196, 200].map((kept) => {
+      const head = new HeadCache(d, 4, false, backend?.cacheStorage);
+      const k = Float32Array.from({ length: d }, r);
+      for (let p = 0; p < kept; p++) head.append(k.map((x) => x * r()), 0, k, 0, p);
+      return head;
+    });
+  };
+  const len = 2 * 3 * d;
+  const q = Float32Array.from({ length: len }, randoms(12));
+  const [a, b, t] = [0, 1, 2].map(() => new Float32Array(len).fill(7));
+  wasm.one.attend(a!, q, 1, build(wasm.one), 199, 3, 4);
+  wasm.two.attend(b!, q, 1, build(wasm.two), 199, 3, 4);
+  attendLayer(t!, q, 1, build(undefined), 199, 3, 4);
+  assert.ok(sameBits(a!, b!), 'threads 1 vs 2 differ');
+  for (const out of [a!, t!]) {
+    assert.ok(out.subarray(0, 3 * d).every((x) => x === 0), 'the evicted head gives zero rows');
+    assert.ok(out.subarray(3 * d).every((x) => x !== 0 && Number.isFinite(x)), 'the other head attends');
+  }
+  for (let i = 3 * d; i < len; i++) assert.ok(Math.abs(a![i]! - t![i]!) < 1e-5);
+});
 
 test('attention: a cache on the JS heap or tracking attention takes the TypeScript path with the same result', () => {
   const c: Case = { kvHeads: 2, group: 2, headDim: 8, n: 3, startPos: 5 };

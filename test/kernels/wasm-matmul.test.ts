@@ -5,52 +5,12 @@ import { test } from 'node:test';
 import { createWasmBackend } from '../../src/kernels/wasm-backend.js';
 import type { DType } from '../../src/formats/tensor.js';
 import { encodeTensor } from '../../src/formats/writers/encode-tensor.js';
-import { dequantize } from '../../src/kernels/dequant.js';
 import { TsBackend } from '../../src/kernels/ts-backend.js';
 import type { Matrix } from '../../src/model/matrix.js';
+import { assertClose, randomMatrix, reference, row } from '../helpers/matmul-reference.js';
 import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js';
 
 const wasm = oneAndTwoThreads();
-
-function randomMatrix(dtype: DType, rows: number, cols: number, seed: number): Matrix {
-  const r = randoms(seed);
-  const w = Float32Array.from({ length: rows * cols }, () => r());
-  return { rows, cols, dtype, data: encodeTensor(dtype, w) };
-}
-
-/** Row r of w decoded to float64 by the format's reference decoder. */
-function row(w: Matrix, r: number): Float64Array {
-  const f = new Float32Array(w.cols);
-  dequantize(w.dtype, w.data, r * w.cols, w.cols, f);
-  return Float64Array.from(f);
-}
-
-/** Float64 product and, per output, Σ|x·w| (the scale rounding errors are relative to). */
-function reference(x: ArrayLike<number>, n: number, w: Matrix): { ref: Float64Array; mag: Float64Array } {
-  const ref = new Float64Array(n * w.rows);
-  const mag = new Float64Array(n * w.rows);
-  for (let r = 0; r < w.rows; r++) {
-    const wr = row(w, r);
-    for (let t = 0; t < n; t++) {
-      let s = 0;
-      let m = 0;
-      for (let c = 0; c < w.cols; c++) {
-        s += x[t * w.cols + c]! * wr[c]!;
-        m += Math.abs(x[t * w.cols + c]! * wr[c]!);
-      }
-      ref[t * w.rows + r] = s;
-      mag[t * w.rows + r] = m;
-    }
-  }
-  return { ref, mag };
-}
-
-function assertClose(got: Float32Array, ref: Float64Array, mag: Float64Array, tol: number, what: string): void {
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(got[i]! - ref[i]!);
-    assert.ok(err <= tol * mag[i]! + 1e-30, `${what}: out[${i}] = ${got[i]} vs ${ref[i]} (err ${err}, Σ|xw| ${mag[i]})`);
-  }
-}
 
 /** The activation quantization the q8_0/q4_0 decode path uses, in float32 steps: d = max|x|/127, q = nearest-even(x · (1/d)). */
 function quantizeActivations(x: Float32Array): Float64Array {
@@ -197,4 +157,32 @@ test('dtype conversion at load: a backend asked for q8_0 stores f32 weights as t
   } finally {
     conv.dispose();
   }
+});
+
+test('matmulShared: q/k/v-like products of one x in one job equal separate products (1 and 2 threads, identical bits); mixed dtypes fall back', () => {
+  for (const [dtype, n] of [['f32', 1], ['q8_0', 1], ['f16', 5], ['q4_0', 9]] as const) {
+    const ws = [randomMatrix(dtype, 37, 96, seed++), randomMatrix(dtype, 13, 96, seed++), randomMatrix(dtype, 13, 96, seed++)];
+    const r = randoms(seed++);
+    const x = Float32Array.from({ length: n * 96 }, () => r());
+    const shared = ws.map((w) => new Float32Array(n * w.rows));
+    const two = ws.map((w) => new Float32Array(n * w.rows));
+    wasm.one.matmulShared(shared, x, n, ws);
+    wasm.two.matmulShared(two, x, n, ws);
+    ws.forEach((w, i) => {
+      const alone = new Float32Array(n * w.rows);
+      wasm.one.matmul(alone, x, n, w);
+      assert.ok(sameBits(shared[i]!, alone), `${dtype} n=${n} matrix ${i}: shared vs alone`);
+      assert.ok(sameBits(two[i]!, alone), `${dtype} n=${n} matrix ${i}: 2 threads`);
+    });
+  }
+  const mixed = [randomMatrix('f32', 8, 64, 1), randomMatrix('q8_0', 8, 64, 2)];
+  const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+  const outs = mixed.map(() => new Float32Array(8));
+  wasm.two.matmulShared(outs, x, 1, mixed);
+  mixed.forEach((w, i) => {
+    const alone = new Float32Array(8);
+    wasm.two.matmul(alone, x, 1, w);
+    assert.ok(sameBits(outs[i]!, alone));
+  });
+  assert.throws(() => wasm.one.matmulShared([new Float32Array(8)], x, 1, mixed), RangeError);
 });
