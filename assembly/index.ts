@@ -32,7 +32,7 @@ export function runJob(ctrl: usize, chunk: i32, chunks: i32): void {
     }
   }
   else if (op == OP_ATTEND)
-    attend(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<i32>(a, 48), load<i32>(a, 52), chunk, chunks);
+    attend(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<i32>(a, 16), load<i32>(a, 20), load<u32>(a, 24), load<i32>(a, 28), load<i32>(a, 32), load<u32>(a, 36), load<u32>(a, 40), load<u32>(a, 44), load<i32>(a, 48), load<i32>(a, 52), load<i32>(a, 56), load<i32>(a, 60), chunk, chunks);
   else if (op == OP_SWIGLU) swiglu(load<u32>(a), load<u32>(a, 4), load<i32>(a, 8), chunk, chunks);
   else if (op == OP_DECODE) decodeRowRange(load<i32>(a), load<u32>(a, 4), load<i32>(a, 8), load<i32>(a, 12), load<u32>(a, 16), chunk, chunks);
   else if (op == OP_READ_PROBE) readProbe(load<u32>(a), load<u32>(a, 4), load<u32>(a, 8), chunk, chunks);

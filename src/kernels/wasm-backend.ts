@@ -202,22 +202,30 @@ export class WasmBackend implements Backend {
     heads.forEach((h, i) => d.set([h.keys.byteOffset, h.values.byteOffset, h.positions.byteOffset, h.length], i * 4));
     const qp = this.input('q', q, len);
     const op = this.slot('att', len * 4);
-    // Decode-sized batches take the kernel's split-key path: each (token, KV head) in parts of about
-    // 128 keys (at most 16 parts), so one token's few KV heads still feed every thread; the kernel
-    // merges them (see attendParts). Parts depend on the cache alone: any thread count, same bits.
-    let split = [0, 0, 0, 0, 0];
-    if (n <= 4) {
-      const maxLen = Math.max(...heads.map((h) => h.length));
-      const parts = Math.max(1, Math.min(16, Math.ceil(maxLen / 128)));
-      const span = Math.max(4, (Math.ceil(maxLen / parts) + 3) & ~3);
-      const items = n * heads.length * parts;
-      const counters = this.slot('attCounters', n * heads.length * 4);
-      this.arena.bytes(counters, n * heads.length * 4).fill(0);
-      const partials = this.slot('attPartials', items * groupSize * (headDim + 2) * 4);
-      const rows = this.slot('attRows', Math.min(this.pool.chunks, items) * groupSize * span * 4);
-      split = [counters, partials, rows, span, parts];
+    // Items are (tile of tokens, KV head, part of the keys); see the kernel. Tokens go in tiles of
+    // TILE (decode-sized batches in one). When that makes fewer than 16 items (decode, or a short
+    // chunk after a long prefix), each KV head's keys are split into parts of about 128 (at most
+    // 16) so that the threads still fill, and the kernel merges them; parts depend on the shapes
+    // alone: any thread count, same bits. Scratch: per chunk, the tile's rows of SEGMENT keys;
+    // partials only when split, so at most 15 × 16 items' rows.
+    const TILE = 4;
+    const SEGMENT = 128;
+    const maxLen = Math.max(...heads.map((h) => h.length));
+    const tile = Math.min(n, TILE);
+    const tiles = Math.ceil(n / tile);
+    const parts = tiles * heads.length < 16 ? Math.max(1, Math.min(16, Math.ceil(maxLen / 128))) : 1;
+    const span = Math.max(4, (Math.ceil(maxLen / parts) + 3) & ~3);
+    const items = tiles * heads.length * parts;
+    const rowBytes = (tile * groupSize) * (SEGMENT * 4 + 8);
+    const scratch = this.slot('attScratch', Math.min(this.pool.chunks, items) * rowBytes);
+    let counters = 0;
+    let partials = 0;
+    if (parts > 1) {
+      counters = this.slot('attCounters', tiles * heads.length * 4);
+      this.arena.bytes(counters, tiles * heads.length * 4).fill(0);
+      partials = this.slot('attPartials', items * tile * groupSize * (headDim + 2) * 4);
     }
-    this.pool.run(OP_ATTEND, [qp, op, n, heads.length * groupSize, groupSize, headDim, desc, startPos, window ?? 0, ...split]);
+    this.pool.run(OP_ATTEND, [qp, op, n, heads.length * groupSize, groupSize, headDim, desc, startPos, window ?? 0, counters, partials, scratch, span, parts, tile, SEGMENT]);
     out.set(this.arena.f32(op, len));
   }
 

@@ -70,13 +70,26 @@ const cases: Case[] = [
   { kvHeads: 2, group: 2, headDim: 6, n: 5, startPos: 9 },
   { kvHeads: 1, group: 4, headDim: 34, n: 9, startPos: 3, window: 5 },
   { kvHeads: 4, group: 1, headDim: 13, n: 1, startPos: 30, window: 8 },
-  // Decode path (n ≤ 4): keys split into parts of about 128 (at most 16) and merged; ragged lengths.
+  // Decode (n ≤ 4): one tile, keys split into parts of about 128 (at most 16) and merged; ragged lengths.
   { kvHeads: 3, group: 3, headDim: 64, n: 1, startPos: 539 },
   { kvHeads: 2, group: 4, headDim: 36, n: 3, startPos: 301 },
   { kvHeads: 4, group: 1, headDim: 20, n: 2, startPos: 150, window: 37 },
   { kvHeads: 1, group: 3, headDim: 64, n: 4, startPos: 2600 },
   { kvHeads: 3, group: 3, headDim: 20, n: 1, startPos: 700, window: 100 },
   { kvHeads: 2, group: 3, headDim: 7, n: 4, startPos: 2 },
+  // Prefill (n > 4): tiles of four tokens × the group, keys in segments of 128 with an online
+  // rescale between them; last tiles partial, caches longer than a segment, prefixes with gaps;
+  // under 16 tiles × KV heads the keys are split into parts and merged as in decode.
+  { kvHeads: 3, group: 3, headDim: 64, n: 64, startPos: 0 },
+  { kvHeads: 2, group: 4, headDim: 33, n: 130, startPos: 0 },
+  { kvHeads: 4, group: 1, headDim: 64, n: 130, startPos: 200 },
+  { kvHeads: 3, group: 3, headDim: 64, n: 130, startPos: 0, window: 50 },
+  { kvHeads: 1, group: 3, headDim: 17, n: 64, startPos: 150, window: 40 },
+  { kvHeads: 3, group: 3, headDim: 64, n: 5, startPos: 300, window: 200 },
+  { kvHeads: 2, group: 4, headDim: 64, n: 17, startPos: 61 },
+  { kvHeads: 1, group: 1, headDim: 7, n: 130, startPos: 3, window: 129 },
+  { kvHeads: 2, group: 1, headDim: 5, n: 5, startPos: 0 },
+  { kvHeads: 2, group: 3, headDim: 64, n: 6, startPos: 600 },
 ];
 
 for (const c of cases) {
@@ -129,6 +142,38 @@ test('attention: a query that sees no entry (window past every kept one) gets a 
     assert.ok(out.subarray(3 * d).every((x) => x !== 0 && Number.isFinite(x)), 'the other head attends');
   }
   for (let i = 3 * d; i < len; i++) assert.ok(Math.abs(a![i]! - t![i]!) < 1e-5);
+});
+
+test('attention: prefill rows that see no entry (window past the kept ones) are zero, the other rows of the tile are not', () => {
+  const d = 20;
+  const build = (backend: WasmBackend | undefined): HeadCache[] => {
+    const r = randoms(13);
+    // Head 0 keeps positions 0…195 only; head 1 keeps 0…199.
+    return [196, 200].map((kept) => {
+      const head = new HeadCache(d, 4, false, backend?.cacheStorage);
+      const k = Float32Array.from({ length: d }, r);
+      for (let p = 0; p < kept; p++) head.append(k.map((x) => x * r()), 0, k.map((x) => x * r()), 0, p);
+      return head;
+    });
+  };
+  // Six tokens at 194…199, window 4: under head 0, position 199 sees nothing, 194…198 see some.
+  const n = 6;
+  const len = n * 2 * 3 * d;
+  const q = Float32Array.from({ length: len }, randoms(14));
+  const [a, b, t] = [0, 1, 2].map(() => new Float32Array(len).fill(7));
+  wasm.one.attend(a!, q, n, build(wasm.one), 194, 3, 4);
+  wasm.two.attend(b!, q, n, build(wasm.two), 194, 3, 4);
+  attendLayer(t!, q, n, build(undefined), 194, 3, 4);
+  assert.ok(sameBits(a!, b!), 'threads 1 vs 2 differ');
+  for (const out of [a!, t!])
+    for (let u = 0; u < n; u++) {
+      const row = out.subarray(u * 6 * d, (u + 1) * 6 * d);
+      const head0 = row.subarray(0, 3 * d);
+      if (u === n - 1) assert.ok(head0.every((x) => x === 0), 'position 199 under head 0 is a zero row');
+      else assert.ok(head0.every((x) => x !== 0 && Number.isFinite(x)), `token ${u} under head 0 attends`);
+      assert.ok(row.subarray(3 * d).every((x) => x !== 0 && Number.isFinite(x)), `token ${u} under head 1 attends`);
+    }
+  for (let i = 0; i < len; i++) assert.ok(Math.abs(a![i]! - t![i]!) < 1e-5);
 });
 
 test('attention: a cache on the JS heap or tracking attention takes the TypeScript path with the same result', () => {
