@@ -118,18 +118,20 @@ for (const c of cases) {
   });
 }
 
+/** Two KV heads of random keys and values: head 0 holds positions 0…195 (196…199 evicted), head 1 holds 0…199. */
+function headsKeeping196And200(d: number, seed: number, backend: WasmBackend | undefined): HeadCache[] {
+  const r = randoms(seed);
+  return [196, 200].map((kept) => {
+    const head = new HeadCache(d, 4, false, backend?.cacheStorage);
+    const k = Float32Array.from({ length: d }, r);
+    for (let p = 0; p < kept; p++) head.append(k.map((x) => x * r()), 0, k.map((x) => x * r()), 0, p);
+    return head;
+  });
+}
+
 test('attention: a query that sees no entry (window past every kept one) gets a zero row on every path', () => {
   const d = 20;
-  const build = (backend: WasmBackend | undefined): HeadCache[] => {
-    const r = randoms(11);
-    // Head 0 keeps positions 0…199 but 196…199 are evicted; head 1 keeps 0…199.
-    return [196, 200].map((kept) => {
-      const head = new HeadCache(d, 4, false, backend?.cacheStorage);
-      const k = Float32Array.from({ length: d }, r);
-      for (let p = 0; p < kept; p++) head.append(k.map((x) => x * r()), 0, k, 0, p);
-      return head;
-    });
-  };
+  const build = (backend: WasmBackend | undefined) => headsKeeping196And200(d, 11, backend);
   const len = 2 * 3 * d;
   const q = Float32Array.from({ length: len }, randoms(12));
   const [a, b, t] = [0, 1, 2].map(() => new Float32Array(len).fill(7));
@@ -146,16 +148,7 @@ test('attention: a query that sees no entry (window past every kept one) gets a 
 
 test('attention: prefill rows that see no entry (window past the kept ones) are zero, the other rows of the tile are not', () => {
   const d = 20;
-  const build = (backend: WasmBackend | undefined): HeadCache[] => {
-    const r = randoms(13);
-    // Head 0 keeps positions 0…195 only; head 1 keeps 0…199.
-    return [196, 200].map((kept) => {
-      const head = new HeadCache(d, 4, false, backend?.cacheStorage);
-      const k = Float32Array.from({ length: d }, r);
-      for (let p = 0; p < kept; p++) head.append(k.map((x) => x * r()), 0, k.map((x) => x * r()), 0, p);
-      return head;
-    });
-  };
+  const build = (backend: WasmBackend | undefined) => headsKeeping196And200(d, 13, backend);
   // Six tokens at 194…199, window 4: under head 0, position 199 sees nothing, 194…198 see some.
   const n = 6;
   const len = n * 2 * 3 * d;
