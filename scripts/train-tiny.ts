@@ -20,6 +20,8 @@ const program = new Command('train-tiny')
   .option('--warmup <n>', 'warm-up steps', '100')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
   .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8)', '1.5')
+  .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '0')
+  .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '0')
   .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
   .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
   .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
@@ -32,6 +34,11 @@ const o = program.opts<Record<string, string | undefined>>();
 const int = (k: string) => {
   const v = Number(o[k]);
   if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${k}: expected a non-negative integer, got ${o[k]}`);
+  return v;
+};
+const share = (k: string) => {
+  const v = Number(o[k]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: expected a non-negative number, got ${o[k]}`);
   return v;
 };
 
@@ -48,10 +55,9 @@ await train({
   lr: Number(o.lr),
   warmup: int('warmup'),
   seed: int('seed'),
-  copyShare: ((x) => {
-    if (!Number.isFinite(x) || x < 0) throw new Error(`--copy-share: expected a non-negative number, got ${o.copyShare}`);
-    return x;
-  })(Number(o.copyShare)),
+  copyShare: share('copyShare'),
+  lookupShare: share('lookupShare'),
+  sumShare: share('sumShare'),
   dir: o.dir!,
   exportDir: o.export!,
   checkpointEvery: Math.max(1, int('checkpointEvery')),

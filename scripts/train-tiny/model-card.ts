@@ -11,7 +11,7 @@ function phases(meta: RunMeta): string {
       .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
       .join(' ');
   const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
-  return `\nThe run was resumed with changed options; its phases (the first phase had no copying drill when no \`--copy-share\` is listed):\n${list.join('\n')}\n`;
+  return `\nThe run was resumed with changed options; its phases (a drill not listed in a phase had weight 0 there):\n${list.join('\n')}\n`;
 }
 
 /** README.md of the exported model: size, data, recipe, training time and the latest held-out accuracy. */
@@ -43,9 +43,11 @@ long generation), each \`<s> prompt answer \\n </s>\`, packed into rows of ${o.s
 (a document sees only itself). Random shot counts per task; retrieval documents grow from 256 characters to the full row
 over the first 40% of training (curriculum). Training seeds are ≥ 1 000 000 000 (\`TRAINING_SEED_BASE\`); evaluation
 seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the model is meant to memorise them.
-A copying drill (\`Copy: <random words>\` → the same words; weight ${o.copyShare ?? 0} beside the tasks' 8.8) teaches the
-model to copy from its prompt, which every ability's answer needs.
-Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3 (the drill's random prompt 0).
+Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks' 8.8 in the latest phase) isolate the
+mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
+(retrieval's key lines, then up to eight of its questions; ${o.lookupShare ?? 0}) and chained arithmetic
+(\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}).
+Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3 (the drills' random parts 0).
 
 ## Recipe
 TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,

@@ -22,8 +22,10 @@ export interface TrainOptions {
   lr: number;
   warmup: number;
   seed: number;
-  /** Weight of the copying drill in the data mix (the seven tasks weigh 8.8 together). */
+  /** Weights of the drills (scripts/train-tiny/drills.ts) in the data mix; the seven tasks weigh 8.8 together. */
   copyShare: number;
+  lookupShare: number;
+  sumShare: number;
   /** Run directory: resumable state, the evaluation export. */
   dir: string;
   /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
@@ -54,7 +56,8 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const config = configOf(o);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare };
+  // Drills a run never used stay out of its options, so resuming an older run does not count as a change of phase.
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, ...(o.lookupShare ? { lookupShare: o.lookupShare } : {}), ...(o.sumShare ? { sumShare: o.sumShare } : {}) };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
@@ -93,7 +96,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   try {
     while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
       const t0 = Date.now();
-      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare });
+      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare });
       const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
       const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
       const lossValue = value.dataSync()[0]!;

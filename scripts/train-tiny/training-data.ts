@@ -1,8 +1,8 @@
-import type { Rng } from '../../src/generate/rng.js';
-import { exampleRng, int } from '../../src/eval/tasks/pick.js';
+import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf, TRAINING_SEED_BASE, type Task } from '../../src/eval/tasks/task.js';
 import { BOS, encodeChars, EOS } from './char-vocab.js';
+import { drill, type DrillName, type Piece } from './drills.js';
 import type { AttentionBlock, Batch } from './tf-model.js';
 
 /** Relative share of documents per task (arithmetic and code need the most practice). */
@@ -13,19 +13,11 @@ const MAX_DOCS_PER_ROW = 64;
 /** Consecutive documents share one attention block up to this many positions (a longer document is a block alone). */
 const BLOCK = 256;
 
-/** How the mix is drawn; `copyShare` is the weight of the copying drill beside the task weights above (0 = tasks only). */
+/** How the mix is drawn: the weight of each drill beside the task weights above (0 = tasks only). */
 export interface DataOptions {
   copyShare: number;
-}
-
-/**
- * Copying drill (training only): every ability's answer copies something from its prompt (a number, a
- * key's value, a count's start), and a model learns to copy fastest from strings it cannot predict.
- */
-function copyDrill(rng: Rng): { prompt: string; answer: string } {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  const words = Array.from({ length: int(rng, 2, 16) }, () => Array.from({ length: int(rng, 1, 7) }, () => alphabet[int(rng, 0, alphabet.length - 1)]).join(''));
-  return { prompt: `Copy: ${words.join(' ')}\nA:`, answer: ` ${words.join(' ')}` };
+  lookupShare?: number;
+  sumShare?: number;
 }
 
 export interface TrainingBatch extends Batch {
@@ -41,9 +33,13 @@ export interface TrainingBatch extends Batch {
 export function trainingDocument(runSeed: number, step: number, row: number, k: number, progress: number, T: number, data: DataOptions): { ids: number[]; weights: number[] } {
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
   const total = Object.values(MIX).reduce((a, b) => a + b, 0);
-  let r = rng.next() * (total + data.copyShare);
-  // The drill's prompt is random: only its answer is worth predicting.
-  if (r >= total) return document(copyDrill(rng), 0);
+  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0]];
+  let r = rng.next() * drills.reduce((a, [, w]) => a + w, total);
+  if (r >= total) {
+    r -= total;
+    const name = drills.find(([, w]) => (r -= w) < 0)?.[0] ?? 'copy';
+    return document(drill(name, rng, T));
+  }
   const task: Task = syntheticSuite.find((t) => (r -= MIX[t.name] ?? 1) < 0) ?? syntheticSuite[0]!;
   const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;
   const maxLength = Math.max(256, Math.min(T - 48, Math.round(256 + ((T - 304) * progress) / 0.4)));
@@ -55,13 +51,19 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
     s = task.shotCounts.filter((x) => x < s).at(-1) ?? 0;
     example = task.examples(seed, 1, { shots: s, length })[0]!;
   }
-  return document({ prompt: promptOf(example), answer: example.answer }, PROMPT_WEIGHT);
+  return document([[promptOf(example), PROMPT_WEIGHT], [example.answer + '\n', 1]]);
 }
 
-function document({ prompt, answer }: { prompt: string; answer: string }, promptWeight: number): { ids: number[]; weights: number[] } {
-  const p = [BOS, ...encodeChars(prompt)];
-  const a = [...encodeChars(answer + '\n'), EOS];
-  return { ids: [...p, ...a], weights: [...p.map(() => promptWeight), ...a.map(() => 1)] };
+/** <s> pieces </s>; a character's weight is its piece's (BOS is never predicted, EOS weighs 1). */
+function document(pieces: Piece[]): { ids: number[]; weights: number[] } {
+  const ids = [BOS];
+  const weights = [0];
+  for (const [text, weight] of pieces)
+    for (const id of encodeChars(text)) {
+      ids.push(id);
+      weights.push(weight);
+    }
+  return { ids: [...ids, EOS], weights: [...weights, 1] };
 }
 
 /** Attention blocks tiling a row: consecutive documents grouped up to BLOCK positions, each block-causal; the padding tail sees only itself. */

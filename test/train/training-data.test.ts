@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BOS, decodeChars, encodeChars, EOS, VOCAB_SIZE } from '../../scripts/train-tiny/char-vocab.js';
-import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
+import { drill } from '../../scripts/train-tiny/drills.js';
+import { trainingBatch, trainingDocument, type DataOptions } from '../../scripts/train-tiny/training-data.js';
+import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf } from '../../src/eval/tasks/task.js';
 
@@ -80,4 +82,51 @@ test('the copying drill appears when it has a share, its answer repeats its prom
     assert.ok(!plain.includes('Copy: '));
   }
   assert.ok(drills > 10, `${drills} drills`);
+});
+
+test('drills: lookup answers are the values of their keys, sum results are the arithmetic, random parts weigh 0, documents fit the row', () => {
+  for (const T of [96, 400, 1152])
+    for (let i = 0; i < 30; i++) {
+      const rng = exampleRng('drill-test', T, i);
+      const lookup = drill('lookup', rng, T);
+      const text = lookup.map(([t]) => t).join('');
+      assert.ok(text.length + 2 <= T + 1, `lookup of ${text.length} characters fits a row of ${T}`);
+      const values = new Map([...text.matchAll(/^key (\d{3}) = (\d{4})\.$/gm)].map((m) => [m[1]!, m[2]!]));
+      const answers = [...text.matchAll(/Q: What is key (\d{3})\?\nA: (\d{4})\n/g)];
+      assert.ok(answers.length >= 1 && answers.length <= 8);
+      for (const m of answers) assert.equal(m[2], values.get(m[1]!));
+      for (const [t, w] of lookup) assert.equal(w, /^ \d{4}\n$/.test(t) ? 1 : 0, JSON.stringify(t));
+
+      const sum = drill('sum', rng, T);
+      const line = sum.map(([t]) => t).join('');
+      const steps = [...line.matchAll(/(-?\d+)([+*-])(\d+)=(-?\d+)\./g)];
+      assert.ok(line.startsWith('Sum: ') && line.endsWith('.\n') && steps.length >= 1, line);
+      for (const [k, m] of steps.entries()) {
+        const [a, b, c] = [Number(m[1]), Number(m[3]), Number(m[4])];
+        assert.equal(c, m[2] === '+' ? a + b : m[2] === '-' ? a - b : a * b, line);
+        if (k > 0) assert.equal(a, Number(steps[k - 1]![4]), 'each step starts from the previous result');
+      }
+      // Graded: results and their repetitions; never the random operands.
+      for (const [t, w] of sum) assert.equal(w, /^(-?\d+\.| -?\d+|\n)$/.test(t) ? 1 : 0, JSON.stringify(t));
+    }
+});
+
+test('drill shares: each drill appears in proportion to its share, and a share of 0 never draws it', () => {
+  const T = 1152;
+  const count = (data: DataOptions) => {
+    const seen = { copy: 0, lookup: 0, sum: 0 };
+    for (let k = 0; k < 600; k++) {
+      const text = decodeChars(trainingDocument(4, 0, 0, k, 1, T, data).ids.filter((id) => id > EOS));
+      if (text.startsWith('Copy: ')) seen.copy++;
+      // The retrieval task asks one question of its key lines; at this row length the drill asks at least two.
+      else if ((text.match(/Q: What is key/g) ?? []).length >= 2) seen.lookup++;
+      else if (text.startsWith('Sum: ')) seen.sum++;
+    }
+    return seen;
+  };
+  const none = count({ copyShare: 0 });
+  assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0 });
+  const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2 });
+  // Each drill draws 2 / (8.8 + 6) ≈ 13.5 % of 600 documents ≈ 81.
+  for (const [name, n] of Object.entries(all)) assert.ok(n > 50 && n < 115, `${name}: ${n}`);
 });

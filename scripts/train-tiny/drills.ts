@@ -1,0 +1,64 @@
+import type { Rng } from '../../src/generate/rng.js';
+import { choice, int } from '../../src/eval/tasks/pick.js';
+
+/** A piece of a training document and the loss weight of predicting its characters. */
+export type Piece = readonly [text: string, weight: number];
+
+/**
+ * Training-only drills: each isolates one mechanism the abilities' answers need and puts many graded
+ * characters in few positions. Their random parts weigh 0: only what can be predicted is worth learning.
+ */
+export type DrillName = 'copy' | 'lookup' | 'sum';
+
+const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const digits = (rng: Rng, k: number) => Array.from({ length: k }, (_, i) => int(rng, i === 0 ? 1 : 0, 9)).join('');
+
+/** `Copy: <random words>` → the same words: copying from the prompt. */
+function copy(rng: Rng): Piece[] {
+  const words = Array.from({ length: int(rng, 2, 16) }, () => Array.from({ length: int(rng, 1, 7) }, () => ALPHANUMERIC[int(rng, 0, ALPHANUMERIC.length - 1)]).join(''));
+  return [[`Copy: ${words.join(' ')}\nA:`, 0], [` ${words.join(' ')}\n`, 1]];
+}
+
+/**
+ * Key-value lines in the retrieval task's form, then several of its questions: finding a key and copying its value,
+ * with up to eight graded answers per document instead of one.
+ */
+function lookup(rng: Rng, T: number): Piece[] {
+  const lines = new Map<string, string>();
+  const target = int(rng, 48, Math.max(48, Math.min(900, T - 250)));
+  for (let chars = 0; chars < target; ) {
+    const key = digits(rng, 3);
+    if (lines.has(key)) continue;
+    lines.set(key, digits(rng, 4));
+    chars += 16;
+  }
+  const keys = [...lines.keys()];
+  const context = keys.map((k) => `key ${k} = ${lines.get(k)}.`).join('\n') + '\n';
+  const pieces: Piece[] = [[context, 0]];
+  // Each question and answer takes 27 characters; the document must fit a row of T.
+  for (let q = Math.max(1, Math.min(int(rng, 2, 8), Math.floor((T - context.length - 4) / 27))); q > 0; q--) {
+    const key = choice(rng, keys);
+    pieces.push([`Q: What is key ${key}?\nA:`, 0], [` ${lines.get(key)}\n`, 1]);
+  }
+  return pieces;
+}
+
+/** A chain of the arithmetic answers' steps (`47+8=55. 55*2=110.`): results weigh 1, the random operands 0. */
+function sum(rng: Rng): Piece[] {
+  let a = int(rng, 1, 99);
+  const pieces: Piece[] = [[`Sum: ${a}`, 0]];
+  for (let s = int(rng, 1, 6); s > 0; s--) {
+    const op = a > 60 ? choice(rng, ['+', '-', '-']) : choice(rng, ['+', '-', '*']);
+    const b = op === '*' ? (a <= 12 ? int(rng, 2, 9) : 2) : int(rng, 1, 20);
+    const c = op === '+' ? a + b : op === '-' ? a - b : a * b;
+    pieces.push([`${op}${b}=`, 0], [`${c}.`, 1]);
+    a = c;
+    if (s > 1) pieces.push([` ${a}`, 1]);
+  }
+  pieces.push(['\n', 1]);
+  return pieces;
+}
+
+export function drill(name: DrillName, rng: Rng, T: number): Piece[] {
+  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T) : sum(rng);
+}
