@@ -22,6 +22,7 @@ const program = new Command('train-tiny')
   .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8)', '1.5')
   .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '0')
   .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '0')
+  .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '0.3')
   .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
   .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
   .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
@@ -58,6 +59,7 @@ await train({
   copyShare: share('copyShare'),
   lookupShare: share('lookupShare'),
   sumShare: share('sumShare'),
+  shotAnswerWeight: share('shotAnswerWeight'),
   dir: o.dir!,
   exportDir: o.export!,
   checkpointEvery: Math.max(1, int('checkpointEvery')),

@@ -47,7 +47,8 @@ Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks
 mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
 (retrieval's key lines, then up to eight of its questions; ${o.lookupShare ?? 0}) and chained arithmetic
 (\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}).
-Loss: next-character cross-entropy, answer characters weight 1, prompt characters 0.3 (the drills' random parts 0).
+Loss: next-character cross-entropy, answer characters weight 1, the worked answers of few-shot prompts ${o.shotAnswerWeight ?? 0.3},
+the rest of a prompt 0.3 (the drills' random parts 0).
 
 ## Recipe
 TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,

@@ -26,6 +26,8 @@ export interface TrainOptions {
   copyShare: number;
   lookupShare: number;
   sumShare: number;
+  /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
+  shotAnswerWeight: number;
   /** Run directory: resumable state, the evaluation export. */
   dir: string;
   /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
@@ -56,8 +58,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const config = configOf(o);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  // Drills a run never used stay out of its options, so resuming an older run does not count as a change of phase.
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, ...(o.lookupShare ? { lookupShare: o.lookupShare } : {}), ...(o.sumShare ? { sumShare: o.sumShare } : {}) };
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, shotAnswerWeight: o.shotAnswerWeight };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
@@ -96,7 +97,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   try {
     while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
       const t0 = Date.now();
-      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare });
+      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, shotAnswerWeight: o.shotAnswerWeight });
       const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
       const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
       const lossValue = value.dataSync()[0]!;

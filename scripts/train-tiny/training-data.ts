@@ -1,6 +1,6 @@
 import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
-import { promptOf, TRAINING_SEED_BASE, type Task } from '../../src/eval/tasks/task.js';
+import { promptOf, TRAINING_SEED_BASE, type Segment, type Task } from '../../src/eval/tasks/task.js';
 import { BOS, encodeChars, EOS } from './char-vocab.js';
 import { drill, type DrillName, type Piece } from './drills.js';
 import type { AttentionBlock, Batch } from './tf-model.js';
@@ -18,6 +18,8 @@ export interface DataOptions {
   copyShare: number;
   lookupShare?: number;
   sumShare?: number;
+  /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
+  shotAnswerWeight?: number;
 }
 
 export interface TrainingBatch extends Batch {
@@ -51,7 +53,14 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
     s = task.shotCounts.filter((x) => x < s).at(-1) ?? 0;
     example = task.examples(seed, 1, { shots: s, length })[0]!;
   }
-  return document([[promptOf(example), PROMPT_WEIGHT], [example.answer + '\n', 1]]);
+  return document([...example.segments.flatMap((seg) => promptPieces(seg, data.shotAnswerWeight ?? PROMPT_WEIGHT)), [example.answer + '\n', 1]]);
+}
+
+/** A prompt segment's pieces: a worked shot's answer (after its "A:") weighs `shotAnswerWeight`, everything else PROMPT_WEIGHT. */
+function promptPieces(segment: Segment, shotAnswerWeight: number): Piece[] {
+  const at = segment.kind === 'shot' ? segment.text.indexOf('\nA:') : -1;
+  if (at < 0) return [[segment.text, PROMPT_WEIGHT]];
+  return [[segment.text.slice(0, at + 3), PROMPT_WEIGHT], [segment.text.slice(at + 3), shotAnswerWeight]];
 }
 
 /** <s> pieces </s>; a character's weight is its piece's (BOS is never predicted, EOS weighs 1). */

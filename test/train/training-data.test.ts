@@ -130,3 +130,26 @@ test('drill shares: each drill appears in proportion to its share, and a share o
   // Each drill draws 2 / (8.8 + 6) ≈ 13.5 % of 600 documents ≈ 81.
   for (const [name, n] of Object.entries(all)) assert.ok(n > 50 && n < 115, `${name}: ${n}`);
 });
+
+test('worked answers inside a few-shot prompt weigh shotAnswerWeight; questions keep the prompt weight', () => {
+  let checked = 0;
+  for (let k = 0; checked < 20 && k < 400; k++) {
+    const heavy = trainingDocument(6, 1, 0, k, 1, 1152, { copyShare: 0, shotAnswerWeight: 1 });
+    const plain = trainingDocument(6, 1, 0, k, 1, 1152, { copyShare: 0 });
+    assert.deepEqual(heavy.ids, plain.ids, 'the weight changes, never the text');
+    const text = decodeChars(heavy.ids.slice(1, -1));
+    const shots = [...text.matchAll(/\nA:( [^\n]*\n\n)/g)];
+    if (shots.length === 0) continue;
+    checked++;
+    // weights[i] is the weight of predicting ids[i]; text[j] is ids[j + 1].
+    const graded = new Set(shots.flatMap((m) => Array.from({ length: m[1]!.length }, (_, i) => m.index! + 3 + i)));
+    const last = text.lastIndexOf('\nA:') + 3;
+    for (let j = 0; j < text.length; j++) {
+      const w = heavy.weights[j + 1]!;
+      if (j >= last) assert.equal(w, 1, 'the final answer');
+      else assert.equal(w, graded.has(j) ? 1 : 0.3, `character ${j} ${JSON.stringify(text.slice(j, j + 10))}`);
+      if (j < last) assert.equal(plain.weights[j + 1], 0.3);
+    }
+  }
+  assert.equal(checked, 20);
+});
