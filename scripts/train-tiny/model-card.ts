@@ -11,7 +11,7 @@ function phases(meta: RunMeta): string {
       .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
       .join(' ');
   const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
-  return `\nThe run was resumed with changed options; its phases (a drill not listed in a phase had weight 0 there):\n${list.join('\n')}\n`;
+  return `\nThe run was resumed with changed options; its phases (an option a phase does not list did not exist yet: its drill weighed 0, worked shot answers 0.3):\n${list.join('\n')}\n`;
 }
 
 /** README.md of the exported model: size, data, recipe, training time and the latest held-out accuracy. */
