@@ -1,5 +1,5 @@
 import type { Rng } from '../../src/generate/rng.js';
-import { choice, int } from '../../src/eval/tasks/pick.js';
+import { choice, digits, int } from '../../src/eval/tasks/pick.js';
 
 /** A piece of a training document and the loss weight of predicting its characters. */
 export type Piece = readonly [text: string, weight: number];
@@ -11,7 +11,6 @@ export type Piece = readonly [text: string, weight: number];
 export type DrillName = 'copy' | 'lookup' | 'sum';
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const digits = (rng: Rng, k: number) => Array.from({ length: k }, (_, i) => int(rng, i === 0 ? 1 : 0, 9)).join('');
 
 /** `Copy: <random words>` → the same words: copying from the prompt. */
 function copy(rng: Rng): Piece[] {

@@ -97,7 +97,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   try {
     while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
       const t0 = Date.now();
-      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, { copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, shotAnswerWeight: o.shotAnswerWeight });
+      const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, o);
       const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
       const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
       const lossValue = value.dataSync()[0]!;

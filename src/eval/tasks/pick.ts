@@ -12,6 +12,11 @@ export function int(rng: Rng, lo: number, hi: number): number {
   return lo + Math.floor(rng.next() * (hi - lo + 1));
 }
 
+/** A random k-digit decimal string without a leading zero. */
+export function digits(rng: Rng, k: number): string {
+  return Array.from({ length: k }, (_, i) => int(rng, i === 0 ? 1 : 0, 9)).join('');
+}
+
 export function choice<T>(rng: Rng, xs: readonly T[]): T {
   return xs[Math.floor(rng.next() * xs.length)]!;
 }

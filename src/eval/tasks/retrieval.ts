@@ -1,6 +1,6 @@
 import type { Rng } from '../../generate/rng.js';
 import { checkCount, checkShots, firstLine } from './few-shot.js';
-import { choice, exampleRng, int } from './pick.js';
+import { choice, digits, exampleRng, int } from './pick.js';
 import type { Example, ExampleOptions, Task } from './task.js';
 
 const FILLER = [
@@ -8,8 +8,6 @@ const FILLER = [
   'The river runs to the sea.', 'A cat sleeps on the mat.', 'The wind blows over the hill.', 'Birds sing in the morning.',
 ];
 const WORDS = ['apple', 'river', 'tiger', 'candle', 'silver', 'garden', 'rocket', 'violin', 'pepper', 'marble', 'falcon', 'lemon'];
-
-const digits = (rng: Rng, k: number) => Array.from({ length: k }, (_, i) => int(rng, i === 0 ? 1 : 0, 9)).join('');
 
 /** Filler sentences up to about `chars` characters. */
 function filler(rng: Rng, chars: number): string[] {
