@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { train, useWasmBackend } from './train-tiny/train.js';
+import { taskMix } from './train-tiny/training-data.js';
 
 const program = new Command('train-tiny')
   .description('train the embedded kvtrim-tiny model on the synthetic task suite')
@@ -19,10 +20,12 @@ const program = new Command('train-tiny')
   .option('--lr <x>', 'peak learning rate', '2e-3')
   .option('--warmup <n>', 'warm-up steps', '100')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
-  .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8)', '1.5')
+  .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8 by default)', '1.5')
   .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '1.5')
   .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '1.5')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
+  .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (defaults: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', '')
+  .option('--grow-from <dir>', 'start a new run (in --dir) from a saved one grown to --layers / --kv-heads, keeping what it learned')
   .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
   .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
   .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
@@ -43,6 +46,7 @@ const share = (k: string) => {
   return v;
 };
 
+taskMix(o.mix!); // a bad spec fails before the backend starts
 await useWasmBackend();
 await train({
   dim: int('dim'),
@@ -60,6 +64,8 @@ await train({
   lookupShare: share('lookupShare'),
   sumShare: share('sumShare'),
   shotAnswerWeight: share('shotAnswerWeight'),
+  mix: o.mix!,
+  growFrom: o.growFrom,
   dir: o.dir!,
   exportDir: o.export!,
   checkpointEvery: Math.max(1, int('checkpointEvery')),

@@ -1,4 +1,5 @@
 import type { RunMeta } from './train-state.js';
+import { taskMix } from './training-data.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const BAR: Record<string, number> = { retrieval: 0.9, safety: 0.9, knowledge: 0.9, arithmetic: 0.7, commonsense: 0.7, code: 0.7, 'long-generation': 0.7 };
@@ -8,6 +9,7 @@ function phases(meta: RunMeta): string {
   if (!meta.phases) return '';
   const flags = (o: Record<string, number | string>) =>
     Object.entries(o)
+      .filter(([, v]) => v !== '')
       .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
       .join(' ');
   const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
@@ -38,12 +40,13 @@ context ${c.maxSeqLen}, vocabulary ${c.vocabSize} (one token per character: newl
 a BPE tokenizer.json with no merges). Weights in float32.
 
 ## Data
-Documents from the seven synthetic generators (knowledge, commonsense, arithmetic, code, safety, long-context retrieval,
-long generation), each \`<s> prompt answer \\n </s>\`, packed into rows of ${o.seq} characters with block-causal attention
+Documents from the seven synthetic generators (${Object.entries(taskMix(String(o.mix ?? '')))
+    .map(([t, w]) => `${t} ${w}`)
+    .join(', ')}: relative task weights in the latest phase), each \`<s> prompt answer \\n </s>\`, packed into rows of ${o.seq} characters with block-causal attention
 (a document sees only itself). Random shot counts per task; retrieval documents grow from 256 characters to the full row
 over the first 40% of training (curriculum). Training seeds are ≥ 1 000 000 000 (\`TRAINING_SEED_BASE\`); evaluation
 seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the model is meant to memorise them.
-Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks' 8.8 in the latest phase) isolate the
+Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks' in the latest phase) isolate the
 mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
 (retrieval's key lines, then up to eight of its questions; ${o.lookupShare ?? 0}) and chained arithmetic
 (\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}).

@@ -42,6 +42,11 @@ export function hasState(dir: string): boolean {
   return existsSync(join(dir, META)) && existsSync(join(dir, TENSORS));
 }
 
+/** The configuration of the run saved in `dir` (to build its parameters before loading them). */
+export function savedConfig(dir: string): TinyConfig {
+  return (JSON.parse(readFileSync(join(dir, META), 'utf8')) as RunMeta).config;
+}
+
 /** Restores parameters and moments saved by saveState into freshly built ones of the same config. */
 export function loadState(dir: string, params: Params, opt: AdamW): RunMeta {
   const meta = JSON.parse(readFileSync(join(dir, META), 'utf8')) as RunMeta & { order: string[]; optStep: number };

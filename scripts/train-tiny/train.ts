@@ -8,7 +8,8 @@ import { modelCard } from './model-card.js';
 import { forward, initParams, loss, ropeTables, type Params } from './tf-model.js';
 import type { TinyConfig } from './tiny-config.js';
 import { trainingBatch } from './training-data.js';
-import { hasState, loadState, saveState, type RunMeta } from './train-state.js';
+import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
+import { checkGrowable, growInto } from './grow.js';
 
 export interface TrainOptions {
   dim: number;
@@ -22,12 +23,16 @@ export interface TrainOptions {
   lr: number;
   warmup: number;
   seed: number;
-  /** Weights of the drills (scripts/train-tiny/drills.ts) in the data mix; the seven tasks weigh 8.8 together. */
+  /** Weights of the drills (scripts/train-tiny/drills.ts) in the data mix; the seven tasks weigh 8.8 together by default (see --mix). */
   copyShare: number;
   lookupShare: number;
   sumShare: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
+  /** Task reweighting (`code=3,safety=2`; '' = the default mix): see taskMix in training-data.ts. */
+  mix: string;
+  /** A saved run to grow into this (deeper, more KV heads) configuration when `dir` holds no state yet: see grow.ts. */
+  growFrom?: string;
   /** Run directory: resumable state, the evaluation export. */
   dir: string;
   /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
@@ -58,9 +63,21 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const config = configOf(o);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, shotAnswerWeight: o.shotAnswerWeight };
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
-  if (hasState(o.dir)) {
+  if (!hasState(o.dir) && o.growFrom) {
+    if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);
+    const from = savedConfig(o.growFrom);
+    checkGrowable(from, config);
+    const oldParams = initParams(from, o.seed);
+    const oldOpt = new AdamW(oldParams);
+    meta = { ...loadState(o.growFrom, oldParams, oldOpt), config };
+    growInto(oldParams, oldOpt, from, params, opt, config);
+    tf.dispose([...oldParams.values(), ...oldOpt.m.values(), ...oldOpt.v.values()]);
+    meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options: { ...options, growFrom: o.growFrom } }];
+    meta.options = options;
+    o.log(`grew ${o.growFrom} (${from.nLayers} layers, ${from.nKvHeads} KV heads) at step ${meta.step}`);
+  } else if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
     if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
     // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.

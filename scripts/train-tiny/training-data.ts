@@ -6,7 +6,21 @@ import { drill, type DrillName, type Piece } from './drills.js';
 import type { AttentionBlock, Batch } from './tf-model.js';
 
 /** Relative share of documents per task (arithmetic and code need the most practice). */
-const MIX: Record<string, number> = { knowledge: 1, commonsense: 1, arithmetic: 1.6, code: 1.6, safety: 1, retrieval: 0.8, 'long-generation': 0.8 };
+const MIX: Readonly<Record<string, number>> = { knowledge: 1, commonsense: 1, arithmetic: 1.6, code: 1.6, safety: 1, retrieval: 0.8, 'long-generation': 0.8 };
+
+/** The task weights of a `--mix` spec (`code=3,safety=2`): the default MIX with the listed tasks reweighted. */
+export function taskMix(spec: string): Record<string, number> {
+  const mix = { ...MIX };
+  for (const part of spec.split(',').filter((p) => p.trim() !== '')) {
+    const [name, value, extra] = part.split('=').map((x) => x.trim());
+    const w = Number(value);
+    if (extra !== undefined || !name || !(name in MIX) || value === undefined || value === '' || !Number.isFinite(w) || w < 0)
+      throw new Error(`--mix: expected task=weight with a task among ${Object.keys(MIX).join(', ')} and a non-negative weight, got "${part}"`);
+    mix[name] = w;
+  }
+  if (Object.values(mix).every((w) => w === 0)) throw new Error('--mix: at least one task must weigh more than 0');
+  return mix;
+}
 /** Loss weight of prompt characters; answers weigh 1 (the prompt still teaches the fact base and the forms). */
 const PROMPT_WEIGHT = 0.3;
 const MAX_DOCS_PER_ROW = 64;
@@ -20,6 +34,8 @@ export interface DataOptions {
   sumShare?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
   shotAnswerWeight?: number;
+  /** Task reweighting, a `taskMix` spec ('' or absent = the default MIX). */
+  mix?: string;
 }
 
 export interface TrainingBatch extends Batch {
@@ -34,7 +50,8 @@ export interface TrainingBatch extends Batch {
  */
 export function trainingDocument(runSeed: number, step: number, row: number, k: number, progress: number, T: number, data: DataOptions): { ids: number[]; weights: number[] } {
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
-  const total = Object.values(MIX).reduce((a, b) => a + b, 0);
+  const mix = data.mix ? taskMix(data.mix) : MIX;
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
   const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0]];
   let r = rng.next() * drills.reduce((a, [, w]) => a + w, total);
   if (r >= total) {
@@ -42,7 +59,7 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
     const name = drills.find(([, w]) => (r -= w) < 0)?.[0] ?? 'copy';
     return document(drill(name, rng, T));
   }
-  const task: Task = syntheticSuite.find((t) => (r -= MIX[t.name] ?? 1) < 0) ?? syntheticSuite[0]!;
+  const task: Task = syntheticSuite.find((t) => (r -= mix[t.name] ?? 1) < 0) ?? [...syntheticSuite].reverse().find((t) => (mix[t.name] ?? 1) > 0)!;
   const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;
   const maxLength = Math.max(256, Math.min(T - 48, Math.round(256 + ((T - 304) * progress) / 0.4)));
   const length = 128 + Math.floor(rng.next() * (maxLength - 127));

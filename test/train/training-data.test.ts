@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BOS, decodeChars, encodeChars, EOS, VOCAB_SIZE } from '../../scripts/train-tiny/char-vocab.js';
 import { drill } from '../../scripts/train-tiny/drills.js';
-import { trainingBatch, trainingDocument, type DataOptions } from '../../scripts/train-tiny/training-data.js';
+import { taskMix, trainingBatch, trainingDocument, type DataOptions } from '../../scripts/train-tiny/training-data.js';
 import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf } from '../../src/eval/tasks/task.js';
@@ -129,6 +129,25 @@ test('drill shares: each drill appears in proportion to its share, and a share o
   const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2 });
   // Each drill draws 2 / (8.8 + 6) ≈ 13.5 % of 600 documents ≈ 81.
   for (const [name, n] of Object.entries(all)) assert.ok(n > 50 && n < 115, `${name}: ${n}`);
+});
+
+test('--mix reweights tasks: a task at 0 never draws, a heavier one draws more; bad specs are refused', () => {
+  const ability = (text: string) =>
+    /^Which one /m.test(text) ? 'commonsense' : /^Rules: /.test(text) ? 'safety' : /print\(/.test(text) ? 'code' : 'other';
+  const count = (mix: string) => {
+    const seen: Record<string, number> = { commonsense: 0, safety: 0, code: 0, other: 0 };
+    for (let k = 0; k < 600; k++) seen[ability(decodeChars(trainingDocument(8, 0, 0, k, 1, 1152, { copyShare: 0, mix }).ids.filter((id) => id > EOS)))]!++;
+    return seen;
+  };
+  const plain = count('');
+  const mixed = count('safety=0,code=4.8');
+  assert.equal(mixed.safety, 0);
+  // code: 1.6 / 8.8 ≈ 18 % of documents by default, 4.8 / 11 ≈ 44 % reweighted.
+  assert.ok(plain.code > 70 && plain.code < 150, `default code ${plain.code}`);
+  assert.ok(mixed.code > 210 && mixed.code < 320, `reweighted code ${mixed.code}`);
+  assert.deepEqual(taskMix('code = 3'), { ...taskMix(''), code: 3 });
+  for (const bad of ['cod=3', 'code=-1', 'code', 'code=x', 'code=1=2', Object.keys(taskMix('')).map((t) => `${t}=0`).join(',')])
+    assert.throws(() => taskMix(bad), /--mix/, bad);
 });
 
 test('worked answers inside a few-shot prompt weigh shotAnswerWeight; questions keep the prompt weight', () => {
