@@ -32,8 +32,12 @@ async function accuracy(modelDir: string, n: number, seed: number, backend: Back
     let total = 0;
     for (const e of examples) {
       const session = new Session(model, tokenizer);
-      const { text } = await session.complete(promptOf(e), { maxTokens: e.maxNewTokens, stop: e.stop });
-      total += task.score(e, text);
+      try {
+        const { text } = await session.complete(promptOf(e), { maxTokens: e.maxNewTokens, stop: e.stop });
+        total += task.score(e, text);
+      } finally {
+        session.free();
+      }
     }
     out[task.ability] = total / Math.max(1, examples.length);
   }

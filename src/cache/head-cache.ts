@@ -45,7 +45,7 @@ export class HeadCache {
 
   /** Appends one entry; k and v are read from `src` arrays at the given offsets. */
   append(k: Float32Array, kOff: number, v: Float32Array, vOff: number, position: number): void {
-    if (this.length === this.capacity) this.grow(this.capacity * 2);
+    if (this.length === this.capacity) this.grow(Math.max(16, this.capacity * 2));
     const d = this.headDim;
     const o = this.length * d;
     this.keyBuf.set(k.subarray(kOff, kOff + d), o);
@@ -92,6 +92,20 @@ export class HeadCache {
     return c;
   }
 
+  /** Gives the buffers back to the storage now (see CacheStorage.release); the head is left empty and usable. */
+  free(): void {
+    this.releaseBuffers();
+    this.keyBuf = new Float32Array(0);
+    this.valueBuf = new Float32Array(0);
+    this.positions = new Int32Array(0);
+    if (this.attention) this.attention = new Float32Array(0);
+    this.length = 0;
+  }
+
+  private releaseBuffers(): void {
+    for (const b of [this.keyBuf, this.valueBuf, this.positions]) this.storage.release(b);
+  }
+
   private grow(capacity: number): void {
     const d = this.headDim;
     const keys = this.storage.floats(capacity * d);
@@ -100,6 +114,7 @@ export class HeadCache {
     values.set(this.valueBuf);
     const positions = this.storage.ints(capacity);
     positions.set(this.positions);
+    this.releaseBuffers();
     this.keyBuf = keys;
     this.valueBuf = values;
     this.positions = positions;

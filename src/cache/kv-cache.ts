@@ -60,10 +60,22 @@ export class KVCache {
 
   /** Becomes a copy of `src` (same shape), keeping this object and its token array identity. */
   restore(src: KVCache): void {
-    src.heads.forEach((hs, l) => hs.forEach((h, i) => (this.heads[l]![i] = h.clone())));
+    src.heads.forEach((hs, l) =>
+      hs.forEach((h, i) => {
+        this.heads[l]![i]!.free();
+        this.heads[l]![i] = h.clone();
+      }),
+    );
     this.seen = src.seen;
     this.tokens.length = 0;
     this.tokens.push(...src.tokens);
+  }
+
+  /** Gives every head's buffers back to their storage now; the cache is left empty (call when a sequence is done). */
+  free(): void {
+    for (const hs of this.heads) for (const h of hs) h.free();
+    this.seen = 0;
+    this.tokens.length = 0;
   }
 
   clone(): KVCache {

@@ -116,6 +116,12 @@ export class QuantizedHeadCache extends HeadCache {
     this.version++;
   }
 
+  /** Empties the head; its buffers are on the JS heap, which the collector sees, so they are kept for reuse. */
+  override free(): void {
+    this.length = this.kBlocks = this.kTailLen = this.vQuantised = this.vTailLen = 0;
+    this.version++;
+  }
+
   /** Bytes really stored: packed codes, float32 min and scale per group, the float32 residual and int32 positions. */
   override bytes(): number {
     const d = this.headDim;

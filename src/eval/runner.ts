@@ -65,37 +65,43 @@ export async function runStudy(
     if (!todo.length) continue;
     const context = u.setting === 'question-aware' ? u.example.segments : u.example.segments.slice(0, -1);
     const question = u.setting === 'question-aware' ? undefined : u.example.segments.at(-1)!;
-    const rec = new Session(model, tokenizer).record(promptOf({ segments: context }), context);
+    const recorder = new Session(model, tokenizer);
+    const rec = recorder.record(promptOf({ segments: context }), context);
+    recorder.free();
     totals.prefillMs += rec.prefillMs;
     totals.reprefillMs += rec.prefillMs * todo.length;
-    const full = await runCombo(model, tokenizer, rec, context, question, u.example, undefined, opts.decodeRatio);
-    for (const c of todo) {
-      if (hooks.shouldStop?.()) {
-        totals.stopped = true;
-        return totals;
+    try {
+      const full = await runCombo(model, tokenizer, rec, context, question, u.example, undefined, opts.decodeRatio);
+      for (const c of todo) {
+        if (hooks.shouldStop?.()) {
+          totals.stopped = true;
+          return totals;
+        }
+        hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} ${c.press}@${c.ratio} shots=${u.shots} #${u.index}` });
+        const run = c.ratio === 0 ? full : await runCombo(model, tokenizer, rec, context, question, u.example, c, opts.decodeRatio);
+        const fid = c.ratio === 0 ? { kl: 0, top1: 1 } : fidelity(model, tokenizer, rec, context, question, c, opts.decodeRatio, full);
+        const r: ResultRecord = {
+          ...base,
+          ...c,
+          ability: u.task.ability,
+          output: run.text,
+          score: u.task.score(u.example, run.text),
+          kv_bytes: run.kvBytes,
+          kv_bytes_full: run.kvBytesFull,
+          ...fid,
+          prompt_tokens: rec.ids.length,
+          prefill_ms: rec.prefillMs,
+          press_ms: run.pressMs,
+          decode_ms: run.decodeMs,
+        };
+        appendResult(opts.out, r);
+        totals.records++;
+        totals.pressMs += run.pressMs;
+        totals.decodeMs += run.decodeMs;
+        progressed++;
       }
-      hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} ${c.press}@${c.ratio} shots=${u.shots} #${u.index}` });
-      const run = c.ratio === 0 ? full : await runCombo(model, tokenizer, rec, context, question, u.example, c, opts.decodeRatio);
-      const fid = c.ratio === 0 ? { kl: 0, top1: 1 } : fidelity(model, tokenizer, rec, context, question, c, opts.decodeRatio, full);
-      const r: ResultRecord = {
-        ...base,
-        ...c,
-        ability: u.task.ability,
-        output: run.text,
-        score: u.task.score(u.example, run.text),
-        kv_bytes: run.kvBytes,
-        kv_bytes_full: run.kvBytesFull,
-        ...fid,
-        prompt_tokens: rec.ids.length,
-        prefill_ms: rec.prefillMs,
-        press_ms: run.pressMs,
-        decode_ms: run.decodeMs,
-      };
-      appendResult(opts.out, r);
-      totals.records++;
-      totals.pressMs += run.pressMs;
-      totals.decodeMs += run.decodeMs;
-      progressed++;
+    } finally {
+      rec.cache.free(); // the recorded prefill is only needed for this unit
     }
   }
   hooks.onProgress?.({ done: progressed, total, label: 'done' });
@@ -150,6 +156,7 @@ async function runCombo(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, 
     text += t.text;
   }
   const run: ComboRun = { text, ids, kvBytes: session.cache.bytes(), kvBytesFull: session.cache.fullBytes(), pressMs, decodeMs: performance.now() - t0 };
+  session.free();
   if (!combo) run.logits = teacherForced(model, tokenizer, rec, context, question, undefined, decodeRatio, ids);
   return run;
 }
@@ -159,6 +166,7 @@ function teacherForced(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, c
   const { session, logits } = openSession(model, tokenizer, rec, context, question, combo, decodeRatio);
   const out = [logits];
   for (let t = 0; t + 1 < ids.length && session.cache.seen < model.config.maxSeqLen; t++) out.push(session.step(ids[t]!));
+  session.free();
   return out;
 }
 

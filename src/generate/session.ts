@@ -212,6 +212,11 @@ export class Session {
     return { press, budget: { tokens: Math.max(1, Math.floor((1 - ratio) * seen)) }, interval, steps: 0 };
   }
 
+  /** Gives the cache's buffers back now (a backend's memory is not seen by the garbage collector); the session is left empty. */
+  free(): void {
+    this.cache.free();
+  }
+
   /** Convenience: prefill then collect the whole generated text. */
   async complete(prompt: string | readonly number[], opts: GenerateOptions = {}): Promise<{ text: string; ids: number[] }> {
     this.prefill(prompt);

@@ -51,7 +51,7 @@ export class WasmArena {
     const size = blockSize(n * 4);
     const a = this.f32(this.block(size), n);
     a.fill(0);
-    this.registry.register(a, [size, a.byteOffset]);
+    this.registry.register(a, [size, a.byteOffset], a);
     return a;
   }
 
@@ -61,8 +61,13 @@ export class WasmArena {
     const ptr = this.block(size);
     const a = new Int32Array(this.current(), ptr, n);
     a.fill(0);
-    this.registry.register(a, [size, ptr]);
+    this.registry.register(a, [size, ptr], a);
     return a;
+  }
+
+  /** Returns the block of an array from `floats`/`ints` at once; a second call, or any other array, is ignored. */
+  free(a: Float32Array | Int32Array): void {
+    if (this.registry.unregister(a)) this.release(a.byteOffset, blockSize(a.byteLength));
   }
 
   f32(ptr: number, n: number): Float32Array {

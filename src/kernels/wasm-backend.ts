@@ -84,7 +84,7 @@ export class WasmBackend implements Backend {
     private readonly convertTo?: DType,
     private readonly native?: NativeGemm,
   ) {
-    this.cacheStorage = { floats: (n) => arena.floats(n), ints: (n) => arena.ints(n) };
+    this.cacheStorage = { floats: (n) => arena.floats(n), ints: (n) => arena.ints(n), release: (a) => arena.free(a) };
   }
 
   get threads(): number {

@@ -202,6 +202,26 @@ test('cache storage: wasm-backed head buffers grow, evict and clone like heap on
   assert.equal(c.storage, wasm.one.cacheStorage);
 });
 
+test('cache storage: freed and outgrown head buffers go back to the arena at once, so caches dropped in a loop reuse memory', () => {
+  const k = Float32Array.from({ length: 8 }, (_, i) => i);
+  const offsets = new Set<number>();
+  for (let s = 0; s < 200; s++) {
+    const h = new HeadCache(8, 2, false, wasm.one.cacheStorage);
+    for (let p = 0; p < 100; p++) h.append(k, 0, k, 0, p);
+    offsets.add(h.keys.byteOffset);
+    h.free();
+    h.free(); // a second free gives nothing back twice
+  }
+  // Without release the collector (which does not see wasm memory) would leave every block in use: 200 offsets.
+  assert.ok(offsets.size <= 2, `${offsets.size} distinct key blocks`);
+  const h = new HeadCache(8, 2, false, wasm.one.cacheStorage);
+  h.free();
+  h.append(k, 0, k.map((x) => -x), 0, 7);
+  assert.equal(h.length, 1, 'a freed head is empty and usable');
+  assert.deepEqual(Array.from(h.values.subarray(0, 8)), Array.from(k, (x) => -x));
+  assert.ok(wasm.one.cacheStorage.floats(4).every((x) => x === 0), 'a reused block is handed out zeroed');
+});
+
 test('attention: bad shapes are RangeErrors', () => {
   const heads = fillHeads(wasm.one, { kvHeads: 2, group: 2, headDim: 8, n: 2, startPos: 3 }, 3);
   assert.throws(() => wasm.one.attend(new Float32Array(64), new Float32Array(63), 2, heads, 3, 2, undefined), RangeError);
