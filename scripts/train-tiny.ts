@@ -23,6 +23,7 @@ const program = new Command('train-tiny')
   .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8 by default)', '1.5')
   .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '1.5')
   .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '1.5')
+  .option('--needle-share <x>', 'weight of the short-retrieval drill (the retrieval task at 64–256 characters)', '0')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
   .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (defaults: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', '')
   .option('--grow-from <dir>', 'start a new run (in --dir) from a saved one grown to --layers / --kv-heads, keeping what it learned')
@@ -63,6 +64,7 @@ await train({
   copyShare: share('copyShare'),
   lookupShare: share('lookupShare'),
   sumShare: share('sumShare'),
+  needleShare: share('needleShare'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,
   growFrom: o.growFrom,

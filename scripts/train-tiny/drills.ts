@@ -1,5 +1,7 @@
 import type { Rng } from '../../src/generate/rng.js';
 import { choice, digits, int } from '../../src/eval/tasks/pick.js';
+import { retrievalTask } from '../../src/eval/tasks/retrieval.js';
+import { promptOf, TRAINING_SEED_BASE } from '../../src/eval/tasks/task.js';
 
 /** A piece of a training document and the loss weight of predicting its characters. */
 export type Piece = readonly [text: string, weight: number];
@@ -8,7 +10,7 @@ export type Piece = readonly [text: string, weight: number];
  * Training-only drills: each isolates one mechanism the abilities' answers need and puts many graded
  * characters in few positions. Their random parts weigh 0: only what can be predicted is worth learning.
  */
-export type DrillName = 'copy' | 'lookup' | 'sum';
+export type DrillName = 'copy' | 'lookup' | 'sum' | 'needle';
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -58,6 +60,15 @@ function sum(rng: Rng): Piece[] {
   return pieces;
 }
 
+/**
+ * The retrieval task itself at 64–256 characters (pass key, key lines or magic word): a row holds many such needles
+ * where it holds one or two full-length documents.
+ */
+function needle(rng: Rng): Piece[] {
+  const e = retrievalTask.examples(TRAINING_SEED_BASE + int(rng, 0, 2 ** 30), 1, { length: int(rng, 64, 256) })[0]!;
+  return [[promptOf(e), 0], [`${e.answer}\n`, 1]];
+}
+
 export function drill(name: DrillName, rng: Rng, T: number): Piece[] {
-  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T) : sum(rng);
+  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T) : name === 'sum' ? sum(rng) : needle(rng);
 }

@@ -32,6 +32,7 @@ export interface DataOptions {
   copyShare: number;
   lookupShare?: number;
   sumShare?: number;
+  needleShare?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
   shotAnswerWeight?: number;
   /** Task reweighting, a `taskMix` spec ('' or absent = the default MIX). */
@@ -52,7 +53,7 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
   const mix = data.mix ? taskMix(data.mix) : MIX;
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
-  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0]];
+  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0], ['needle', data.needleShare ?? 0]];
   let r = rng.next() * drills.reduce((a, [, w]) => a + w, total);
   if (r >= total) {
     r -= total;

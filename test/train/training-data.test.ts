@@ -108,6 +108,15 @@ test('drills: lookup answers are the values of their keys, sum results are the a
       }
       // Graded: results and their repetitions; never the random operands.
       for (const [t, w] of sum) assert.equal(w, /^(-?\d+\.| -?\d+|\n)$/.test(t) ? 1 : 0, JSON.stringify(t));
+
+      // A short retrieval document: its graded answer is the needle its prompt holds.
+      const [[prompt, pw], [answer, aw], ...rest] = drill('needle', rng, T);
+      assert.deepEqual([pw, aw, rest.length], [0, 1, 0]);
+      assert.ok(prompt!.length <= 256 + 80, `${prompt!.length} characters`);
+      const asked = /Q: What is (the pass key|the magic word|key (\d{3}))\?\nA:$/.exec(prompt!);
+      assert.ok(asked, prompt);
+      const want = asked[2] ? new RegExp(`^key ${asked[2]} = (\\d{4})\\.$`, 'm').exec(prompt!)?.[1] : asked[1] === 'the pass key' ? /pass key is (\d{5})\./.exec(prompt!)?.[1] : /magic word is (\w+)\./.exec(prompt!)?.[1];
+      assert.equal(answer, ` ${want}\n`);
     }
 });
 
