@@ -22,6 +22,7 @@ const program = new Command('train-tiny')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
   .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8 by default)', '1.5')
   .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '1.5')
+  .option('--lookup-max-lines <n>', 'key lines per lookup drill document: 2 to n (0 = up to 900 characters)', '0')
   .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '1.5')
   .option('--needle-share <x>', 'weight of the short-retrieval drill (the retrieval task at 64–256 characters)', '0')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
@@ -65,6 +66,7 @@ await train({
   lookupShare: share('lookupShare'),
   sumShare: share('sumShare'),
   needleShare: share('needleShare'),
+  lookupMaxLines: int('lookupMaxLines'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,
   growFrom: o.growFrom,

@@ -22,11 +22,12 @@ function copy(rng: Rng): Piece[] {
 
 /**
  * Key-value lines in the retrieval task's form, then several of its questions: finding a key and copying its value,
- * with up to eight graded answers per document instead of one.
+ * with up to eight graded answers per document instead of one. `maxLines` > 0 keeps the lists short (2 to maxLines
+ * lines, a curriculum: with few keys a partial match already finds the line); 0 fills up to 900 characters.
  */
-function lookup(rng: Rng, T: number): Piece[] {
+function lookup(rng: Rng, T: number, maxLines: number): Piece[] {
   const lines = new Map<string, string>();
-  const target = int(rng, 48, Math.max(48, Math.min(900, T - 250)));
+  const target = maxLines > 0 ? 16 * int(rng, 2, Math.max(2, maxLines)) : int(rng, 48, Math.max(48, Math.min(900, T - 250)));
   for (let chars = 0; chars < target; ) {
     const key = digits(rng, 3);
     if (lines.has(key)) continue;
@@ -69,6 +70,6 @@ function needle(rng: Rng): Piece[] {
   return [[promptOf(e), 0], [`${e.answer}\n`, 1]];
 }
 
-export function drill(name: DrillName, rng: Rng, T: number): Piece[] {
-  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T) : name === 'sum' ? sum(rng) : needle(rng);
+export function drill(name: DrillName, rng: Rng, T: number, lookupMaxLines = 0): Piece[] {
+  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T, lookupMaxLines) : name === 'sum' ? sum(rng) : needle(rng);
 }

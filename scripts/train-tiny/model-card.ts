@@ -48,7 +48,7 @@ over the first 40% of training (curriculum). Training seeds are ≥ 1 000 000 00
 seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the model is meant to memorise them.
 Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks' in the latest phase) isolate the
 mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
-(retrieval's key lines, then up to eight of its questions; ${o.lookupShare ?? 0}), chained arithmetic
+(retrieval's key lines${Number(o.lookupMaxLines ?? 0) > 0 ? `, 2 to ${o.lookupMaxLines} of them` : ''}, then up to eight of its questions; ${o.lookupShare ?? 0}), chained arithmetic
 (\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}) and short retrieval (the retrieval task at 64–256 characters; ${o.needleShare ?? 0}).
 Loss: next-character cross-entropy, answer characters weight 1, the worked answers of few-shot prompts ${o.shotAnswerWeight ?? 0.3},
 the rest of a prompt 0.3 (the drills' random parts 0).

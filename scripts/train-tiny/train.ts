@@ -28,6 +28,7 @@ export interface TrainOptions {
   lookupShare: number;
   sumShare: number;
   needleShare: number;
+  lookupMaxLines: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
   /** Task reweighting (`code=3,safety=2`; '' = the default mix): see taskMix in training-data.ts. */
@@ -64,7 +65,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const config = configOf(o);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, lookupMaxLines: o.lookupMaxLines, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (!hasState(o.dir) && o.growFrom) {
     if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);

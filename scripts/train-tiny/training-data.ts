@@ -33,6 +33,8 @@ export interface DataOptions {
   lookupShare?: number;
   sumShare?: number;
   needleShare?: number;
+  /** Key lines per lookup drill document: 2 to this many (0 = up to 900 characters). */
+  lookupMaxLines?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
   shotAnswerWeight?: number;
   /** Task reweighting, a `taskMix` spec ('' or absent = the default MIX). */
@@ -58,7 +60,7 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
   if (r >= total) {
     r -= total;
     const name = drills.find(([, w]) => (r -= w) < 0)?.[0] ?? 'copy';
-    return document(drill(name, rng, T));
+    return document(drill(name, rng, T, data.lookupMaxLines ?? 0));
   }
   const task: Task = syntheticSuite.find((t) => (r -= mix[t.name] ?? 1) < 0) ?? [...syntheticSuite].reverse().find((t) => (mix[t.name] ?? 1) > 0)!;
   const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;

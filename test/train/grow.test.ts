@@ -11,7 +11,7 @@ import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kvtrim-grow-'));
 const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
-  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 1, seq: 96, batch: 2, steps: 6, lr: 1e-2, warmup: 2, seed: 5, copyShare: 1, lookupShare: 1, sumShare: 1, needleShare: 1, shotAnswerWeight: 1, mix: '',
+  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 1, seq: 96, batch: 2, steps: 6, lr: 1e-2, warmup: 2, seed: 5, copyShare: 1, lookupShare: 1, sumShare: 1, needleShare: 1, lookupMaxLines: 0, shotAnswerWeight: 1, mix: '',
   dir: join(root, 'small'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
   ...over,
 });

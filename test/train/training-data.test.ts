@@ -109,6 +109,12 @@ test('drills: lookup answers are the values of their keys, sum results are the a
       // Graded: results and their repetitions; never the random operands.
       for (const [t, w] of sum) assert.equal(w, /^(-?\d+\.| -?\d+|\n)$/.test(t) ? 1 : 0, JSON.stringify(t));
 
+      // Short lists: 2 to 6 key lines, answers still the values of their keys.
+      const short = drill('lookup', rng, T, 6).map(([t]) => t).join('');
+      const shortLines = [...short.matchAll(/^key (\d{3}) = (\d{4})\.$/gm)];
+      assert.ok(shortLines.length >= 2 && shortLines.length <= 6, `${shortLines.length} lines`);
+      for (const m of short.matchAll(/Q: What is key (\d{3})\?\nA: (\d{4})\n/g)) assert.ok(shortLines.some((l) => l[1] === m[1] && l[2] === m[2]));
+
       // A short retrieval document: its graded answer is the needle its prompt holds.
       const [[prompt, pw], [answer, aw], ...rest] = drill('needle', rng, T);
       assert.deepEqual([pw, aw, rest.length], [0, 1, 0]);
