@@ -83,8 +83,9 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     meta = loadState(o.dir, params, opt);
     if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
     // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.
-    if (JSON.stringify(meta.options) !== JSON.stringify(options)) meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
-    meta.options = options;
+    // Evaluating a saved state trains nothing, so it starts no phase.
+    if (!o.exportOnly && JSON.stringify(meta.options) !== JSON.stringify(options)) meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
+    if (!o.exportOnly) meta.options = options;
     o.log(`resumed at step ${meta.step}`);
   }
   const paramCount = [...params.values()].reduce((a, p) => a + p.size, 0);
