@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { checkGrowable, grownLayerIndex } from '../../scripts/train-tiny/grow.js';
 import { forward, ropeTables } from '../../scripts/train-tiny/tf-model.js';
-import { configOf, train, useWasmBackend, type TrainOptions } from '../../scripts/train-tiny/train.js';
+import { configOf, train } from '../../scripts/train-tiny/train.js';
+import { tinyTraining } from '../helpers/tiny-training.js';
 import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
 
-const root = mkdtempSync(join(tmpdir(), 'kvtrim-grow-'));
-const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
-  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 1, seq: 96, batch: 2, steps: 6, lr: 1e-2, warmup: 2, seed: 5, copyShare: 1, lookupShare: 1, sumShare: 1, needleShare: 1, lookupMaxLines: 0, shotAnswerWeight: 1, mix: '',
-  dir: join(root, 'small'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
-  ...over,
-});
-
-before(async () => {
-  await useWasmBackend();
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const { root, tiny } = tinyTraining('grow');
 
 test('a grown model (more layers, more KV heads) computes the same logits as the trained one it grew from, then trains on', async () => {
-  const small = tiny({});
+  const small = tiny({ kvHeads: 1, steps: 6, seed: 5, dir: join(root, 'small') });
   const { params: trained, config: from } = await train(small);
   const big = tiny({ layers: 5, kvHeads: 4, dir: join(root, 'big'), growFrom: small.dir, steps: 6 });
   const { params: grown, config: to, meta } = await train({ ...big, steps: 0 });

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModel } from '../../src/model/load-model.js';
 import { BOS, encodeChars } from '../../scripts/train-tiny/char-vocab.js';
 import { exportModel } from '../../scripts/train-tiny/export-model.js';
 import { forward, loss, ropeTables } from '../../scripts/train-tiny/tf-model.js';
-import { configOf, train, useWasmBackend, type TrainOptions } from '../../scripts/train-tiny/train.js';
+import { configOf, train } from '../../scripts/train-tiny/train.js';
+import { tinyTraining } from '../helpers/tiny-training.js';
 import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
 
-const root = mkdtempSync(join(tmpdir(), 'kvtrim-train-'));
-const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
-  dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, seed: 3, copyShare: 1, lookupShare: 1, sumShare: 1, needleShare: 1, lookupMaxLines: 0, shotAnswerWeight: 1, mix: "",
-  dir: join(root, 'run'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
-  ...over,
-});
-
-before(async () => {
-  await useWasmBackend();
-});
-after(() => rmSync(root, { recursive: true, force: true }));
+const { root, tiny } = tinyTraining('train');
 
 test('a few steps on a tiny config lower the loss on a fixed batch, and the export runs in kvtrim with the same logits', async () => {
   const o = tiny({});
