@@ -1,8 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-import type { AdamW } from './adamw.js';
-import type { TinyConfig } from './tiny-config.js';
-import type { Params } from './tf-model.js';
-
 /**
  * Function-preserving growth of a trained model into a deeper one with more KV heads, so training can continue
  * with capacity the old run lacked instead of restarting:
@@ -12,6 +7,12 @@ import type { Params } from './tf-model.js';
  *   still reads the same keys and values (grouped-query attention becomes less grouped).
  * Width, heads, vocabulary and context stay. Moments are carried the same way (zero for new weights).
  */
+import * as tf from '@tensorflow/tfjs';
+import type { AdamW } from './adamw.js';
+import type { TinyConfig } from './tiny-config.js';
+import type { Params } from './tf-model.js';
+
+/** Throws unless `from` can grow into `to` with the same function (only depth and KV heads may grow). */
 export function checkGrowable(from: TinyConfig, to: TinyConfig): void {
   const same = ['dim', 'hiddenDim', 'nHeads', 'vocabSize', 'normEps', 'ropeTheta'] as const;
   const changed = same.filter((k) => from[k] !== to[k]);

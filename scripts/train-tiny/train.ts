@@ -9,7 +9,7 @@ import { forward, initParams, loss, ropeTables, type Params } from './tf-model.j
 import type { TinyConfig } from './tiny-config.js';
 import { trainingBatch } from './training-data.js';
 import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
-import { checkGrowable, growInto } from './grow.js';
+import { growInto } from './grow.js';
 
 export interface TrainOptions {
   dim: number;
@@ -60,6 +60,11 @@ export async function useWasmBackend(): Promise<void> {
   await tf.ready();
 }
 
+/** Records that training continues from the current step with `options` (the first phase is the run's start). */
+function startPhase(meta: RunMeta, options: Record<string, number | string>): void {
+  meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
+}
+
 /** Trains (resuming from `dir` when it holds a state), checkpoints, evaluates and exports; returns the final state. */
 export async function train(o: TrainOptions): Promise<{ params: Params; meta: RunMeta; config: TinyConfig }> {
   const config = configOf(o);
@@ -70,13 +75,12 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   if (!hasState(o.dir) && o.growFrom) {
     if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);
     const from = savedConfig(o.growFrom);
-    checkGrowable(from, config);
     const oldParams = initParams(from, o.seed);
     const oldOpt = new AdamW(oldParams);
     meta = { ...loadState(o.growFrom, oldParams, oldOpt), config };
     growInto(oldParams, oldOpt, from, params, opt, config);
     tf.dispose([...oldParams.values(), ...oldOpt.m.values(), ...oldOpt.v.values()]);
-    meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options: { ...options, growFrom: o.growFrom } }];
+    startPhase(meta, { ...options, growFrom: o.growFrom });
     meta.options = options;
     o.log(`grew ${o.growFrom} (${from.nLayers} layers, ${from.nKvHeads} KV heads) at step ${meta.step}`);
   } else if (hasState(o.dir)) {
@@ -84,8 +88,10 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
     // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.
     // Evaluating a saved state trains nothing, so it starts no phase.
-    if (!o.exportOnly && JSON.stringify(meta.options) !== JSON.stringify(options)) meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
-    if (!o.exportOnly) meta.options = options;
+    if (!o.exportOnly) {
+      if (JSON.stringify(meta.options) !== JSON.stringify(options)) startPhase(meta, options);
+      meta.options = options;
+    }
     o.log(`resumed at step ${meta.step}`);
   }
   const paramCount = [...params.values()].reduce((a, p) => a + p.size, 0);
