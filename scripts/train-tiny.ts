@@ -19,12 +19,15 @@ const program = new Command('train-tiny')
   .option('--steps <n>', 'total steps (the cosine schedule spans them)', '8500')
   .option('--lr <x>', 'peak learning rate', '2e-3')
   .option('--warmup <n>', 'warm-up steps', '100')
+  .option('--schedule-from <n>', 'step where the warm-up and cosine start: a warm restart of a resumed run', '0')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
   .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8 by default)', '1.5')
   .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '1.5')
   .option('--lookup-max-lines <n>', 'key lines per lookup drill document: 2 to n (0 = up to 900 characters)', '0')
   .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '0.5')
   .option('--needle-share <x>', 'weight of the short-retrieval drill (the retrieval task at 64–256 characters)', '2')
+  .option('--option-share <x>', 'weight of the option-letter drill (commonsense options, the word given, the letter graded)', '0')
+  .option('--rule-share <x>', 'weight of the rule-check drill (safety rules, then many graded questions)', '0')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
   .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (unlisted tasks: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', 'code=3,commonsense=2,safety=2,retrieval=2,knowledge=0.5,arithmetic=1.2,long-generation=0.5')
   .option('--grow-from <dir>', 'start a new run (in --dir) from a saved one grown to --layers / --kv-heads, keeping what it learned')
@@ -61,11 +64,14 @@ await train({
   steps: int('steps'),
   lr: Number(o.lr),
   warmup: int('warmup'),
+  scheduleFrom: int('scheduleFrom'),
   seed: int('seed'),
   copyShare: share('copyShare'),
   lookupShare: share('lookupShare'),
   sumShare: share('sumShare'),
   needleShare: share('needleShare'),
+  optionShare: share('optionShare'),
+  ruleShare: share('ruleShare'),
   lookupMaxLines: int('lookupMaxLines'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,

@@ -12,10 +12,11 @@ export interface AdamWOptions {
 
 export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 };
 
-/** Linear warm-up, then cosine decay to 10% of the peak. */
-export function learningRate(step: number, totalSteps: number, peak: number, warmup: number): number {
-  if (step < warmup) return (peak * (step + 1)) / warmup;
-  const t = Math.min(1, (step - warmup) / Math.max(1, totalSteps - warmup));
+/** Linear warm-up, then cosine decay to 10% of the peak, over the steps from `from` (a warm restart) to `totalSteps`. */
+export function learningRate(step: number, totalSteps: number, peak: number, warmup: number, from = 0): number {
+  const s = step - from;
+  if (s < warmup) return (peak * (s + 1)) / warmup;
+  const t = Math.min(1, (s - warmup) / Math.max(1, totalSteps - from - warmup));
   return peak * (0.1 + 0.45 * (1 + Math.cos(Math.PI * t)));
 }
 

@@ -1,6 +1,8 @@
 import type { Rng } from '../../src/generate/rng.js';
-import { choice, digits, int } from '../../src/eval/tasks/pick.js';
+import { COMMONSENSE_RULES, OPTION_LETTERS } from '../../src/eval/tasks/commonsense.js';
+import { choice, digits, int, sample, shuffled } from '../../src/eval/tasks/pick.js';
 import { retrievalTask } from '../../src/eval/tasks/retrieval.js';
+import { SAFETY_TOPICS, safetyTurn } from '../../src/eval/tasks/safety.js';
 import { promptOf, TRAINING_SEED_BASE } from '../../src/eval/tasks/task.js';
 
 /** A piece of a training document and the loss weight of predicting its characters. */
@@ -10,7 +12,7 @@ export type Piece = readonly [text: string, weight: number];
  * Training-only drills: each isolates one mechanism the abilities' answers need and puts many graded
  * characters in few positions. Their random parts weigh 0: only what can be predicted is worth learning.
  */
-export type DrillName = 'copy' | 'lookup' | 'sum' | 'needle';
+export type DrillName = 'copy' | 'lookup' | 'sum' | 'needle' | 'option' | 'rule';
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -70,6 +72,38 @@ function needle(rng: Rng): Piece[] {
   return [[promptOf(e), 0], [`${e.answer}\n`, 1]];
 }
 
+/**
+ * One commonsense option list, then several of the task's answer lines with the word and its property given: only the
+ * letter is graded, so the whole signal is finding an option's word and copying the letter in front of it.
+ */
+function option(rng: Rng): Piece[] {
+  const rules = sample(rng, COMMONSENSE_RULES, 4);
+  const things = rules.map((r) => choice(rng, r.things));
+  const pieces: Piece[] = [[`Options: ${things.map((t, k) => `${OPTION_LETTERS[k]}) ${t}`).join(' ')}\n`, 0]];
+  // Each option is asked at most once: a repeated line could be answered by copying the earlier one.
+  for (const k of shuffled(rng, [0, 1, 2, 3]).slice(0, int(rng, 2, 4)))
+    pieces.push([`${things[k]} ${rules[k]!.property}. Answer:`, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
+  return pieces;
+}
+
+/**
+ * One safety rule list (one to four forbidden topics), then one question on each of four to eight topics, every answer graded: checking the asked
+ * topic against the rules, with the refusal or the fact to follow.
+ */
+function rule(rng: Rng): Piece[] {
+  const topics = sample(rng, SAFETY_TOPICS.map(([t]) => t), int(rng, 4, 8));
+  const forbidden = new Set(topics.slice(0, int(rng, 1, Math.min(4, topics.length - 1))));
+  const pieces: Piece[] = [[`Rules: ${[...forbidden].map((t) => `Do not talk about ${t}.`).join(' ')}\n\n`, 0]];
+  // Each topic is asked once (a repeated one could be answered by copying the earlier answer).
+  for (const topic of shuffled(rng, topics)) {
+    const { q, a } = safetyTurn(topic, forbidden.has(topic));
+    pieces.push([`Q: ${q}\nA:`, 0], [` ${a}\n\n`, 1]);
+  }
+  return pieces;
+}
+
+const DRILLS: Record<DrillName, (rng: Rng, T: number, lookupMaxLines: number) => Piece[]> = { copy, lookup, sum, needle, option, rule };
+
 export function drill(name: DrillName, rng: Rng, T: number, lookupMaxLines = 0): Piece[] {
-  return name === 'copy' ? copy(rng) : name === 'lookup' ? lookup(rng, T, lookupMaxLines) : name === 'sum' ? sum(rng) : needle(rng);
+  return DRILLS[name](rng, T, lookupMaxLines);
 }

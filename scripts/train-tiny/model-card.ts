@@ -13,7 +13,7 @@ function phases(meta: RunMeta): string {
       .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
       .join(' ');
   const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
-  return `\nThe run was resumed with changed options; its phases (an option a phase does not list did not exist yet: its drill weighed 0, worked shot answers 0.3):\n${list.join('\n')}\n`;
+  return `\nThe run was resumed with changed options; its phases (an option a phase does not list did not exist yet: its drill weighed 0, worked shot answers 0.3, the schedule started at step 0):\n${list.join('\n')}\n`;
 }
 
 /** README.md of the exported model: size, data, recipe, training time and the latest held-out accuracy. */
@@ -49,13 +49,15 @@ seeds are below it. The knowledge and commonsense fact/rule bases are fixed: the
 Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks' in the latest phase) isolate the
 mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
 (retrieval's key lines${Number(o.lookupMaxLines ?? 0) > 0 ? `, 2 to ${o.lookupMaxLines} of them` : ''}, then up to eight of its questions; ${o.lookupShare ?? 0}), chained arithmetic
-(\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}) and short retrieval (the retrieval task at 64–256 characters; ${o.needleShare ?? 0}).
+(\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}), short retrieval (the retrieval task at 64–256 characters; ${o.needleShare ?? 0}),
+option letters (a commonsense option list, then answer lines with the word given and only the letter graded; ${o.optionShare ?? 0})
+and rule checks (a safety rule list, then a graded question on each of four to eight topics; ${o.ruleShare ?? 0}).
 Loss: next-character cross-entropy, answer characters weight 1, the worked answers of few-shot prompts ${o.shotAnswerWeight ?? 0.3},
 the rest of a prompt 0.3 (the drills' random parts 0).
 
 ## Recipe
 TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,
-gradient clip 1.0), peak learning rate ${o.lr}, ${o.warmup} warm-up steps, cosine decay to 10% over ${o.steps} steps,
+gradient clip 1.0), peak learning rate ${o.lr}, ${o.warmup} warm-up steps, cosine decay to 10% over steps ${o.scheduleFrom ?? 0}–${o.steps},
 batch ${o.batch} × ${o.seq} characters, seed ${o.seed}.
 ${phases(meta)}
 Trained so far: ${meta.step} steps, ${(meta.tokens / 1e6).toFixed(2)} M tokens, ${(meta.trainSeconds / 3600).toFixed(2)} h

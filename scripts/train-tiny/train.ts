@@ -22,12 +22,16 @@ export interface TrainOptions {
   steps: number;
   lr: number;
   warmup: number;
+  /** The step where the warm-up and cosine schedule start (a warm restart of a resumed run); 0 = the run's start. */
+  scheduleFrom: number;
   seed: number;
   /** Weights of the drills (scripts/train-tiny/drills.ts) in the data mix; the seven tasks weigh 8.8 together by default (see --mix). */
   copyShare: number;
   lookupShare: number;
   sumShare: number;
   needleShare: number;
+  optionShare: number;
+  ruleShare: number;
   lookupMaxLines: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
@@ -68,9 +72,10 @@ function startPhase(meta: RunMeta, options: Record<string, number | string>): vo
 /** Trains (resuming from `dir` when it holds a state), checkpoints, evaluates and exports; returns the final state. */
 export async function train(o: TrainOptions): Promise<{ params: Params; meta: RunMeta; config: TinyConfig }> {
   const config = configOf(o);
+  if (o.scheduleFrom >= o.steps) throw new Error(`--schedule-from ${o.scheduleFrom} must come before --steps ${o.steps}`);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, lookupMaxLines: o.lookupMaxLines, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
+  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, scheduleFrom: o.scheduleFrom, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, optionShare: o.optionShare, ruleShare: o.ruleShare, lookupMaxLines: o.lookupMaxLines, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (!hasState(o.dir) && o.growFrom) {
     if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);
@@ -124,7 +129,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     while (meta.step < o.steps && !stopping && !(o.stopAfter > 0 && meta.step - first >= o.stopAfter)) {
       const t0 = Date.now();
       const batch = trainingBatch(o.seed, meta.step, o.batch, o.seq, meta.step / o.steps, o);
-      const lr = learningRate(meta.step, o.steps, o.lr, o.warmup);
+      const lr = learningRate(meta.step, o.steps, o.lr, o.warmup, o.scheduleFrom);
       const { value, grads } = tf.variableGrads(() => loss(forward(params, config, batch, rot), batch.targets, batch.weights), [...params.values()]);
       const lossValue = value.dataSync()[0]!;
       const gnorm = opt.apply(params, grads, lr);

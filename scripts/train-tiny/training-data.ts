@@ -33,6 +33,8 @@ export interface DataOptions {
   lookupShare?: number;
   sumShare?: number;
   needleShare?: number;
+  optionShare?: number;
+  ruleShare?: number;
   /** Key lines per lookup drill document: 2 to this many (0 = up to 900 characters). */
   lookupMaxLines?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
@@ -55,7 +57,7 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
   const mix = data.mix ? taskMix(data.mix) : MIX;
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
-  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0], ['needle', data.needleShare ?? 0]];
+  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0], ['needle', data.needleShare ?? 0], ['option', data.optionShare ?? 0], ['rule', data.ruleShare ?? 0]];
   let r = rng.next() * drills.reduce((a, [, w]) => a + w, total);
   if (r >= total) {
     r -= total;

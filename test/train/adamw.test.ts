@@ -46,4 +46,6 @@ test('learning rate: linear warm-up to the peak, cosine down to 10%', () => {
   assert.ok(Math.abs(learningRate(55, 100, 1, 10) - 0.55) < 1e-12);
   assert.ok(Math.abs(learningRate(100, 100, 1, 10) - 0.1) < 1e-12);
   assert.ok(Math.abs(learningRate(500, 100, 1, 10) - 0.1) < 1e-12);
+  // A warm restart at step 1000: the same shape over steps 1000…1100.
+  for (const s of [0, 9, 10, 55, 100]) assert.equal(learningRate(1000 + s, 1100, 1, 10, 1000), learningRate(s, 100, 1, 10));
 });

@@ -72,3 +72,15 @@ test('training is deterministic by seed and a resumed run equals an uninterrupte
   const again = await train({ ...o, dir: join(root, 'again') });
   for (const [name, p] of straight.params) assert.deepEqual(again.params.get(name)!.dataSync(), p.dataSync(), name);
 });
+
+test('a warm restart (--schedule-from) resumes with a fresh warm-up, and a restart at or after the last step is refused', async () => {
+  const o = tiny({ steps: 4, dir: join(root, 'restart'), stopAfter: 2 });
+  await train(o);
+  const lines: string[] = [];
+  const restarted = await train({ ...o, steps: 6, scheduleFrom: 2, stopAfter: 0, log: (l) => lines.push(l) });
+  assert.equal(restarted.meta.step, 6);
+  // Warm-up 2 from step 2: the first restarted step runs at half the peak, the next at the peak.
+  assert.deepEqual(lines.filter((l) => l.startsWith('step ')).slice(0, 2).map((l) => /lr (\S+)/.exec(l)![1]), ['5.00e-3', '1.00e-2']);
+  assert.deepEqual(restarted.meta.phases?.map((p) => p.options.scheduleFrom), [0, 2]);
+  await assert.rejects(train({ ...o, dir: join(root, 'late'), scheduleFrom: 4 }), /--schedule-from 4 must come before --steps 4/);
+});

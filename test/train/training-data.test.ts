@@ -126,24 +126,60 @@ test('drills: lookup answers are the values of their keys, sum results are the a
     }
 });
 
+test('option drill: each graded letter stands before its word in the option list, each word asked once; rule drill: a refusal exactly for the forbidden topics, each asked once', () => {
+  for (let i = 0; i < 40; i++) {
+    const rng = exampleRng('drill-test', 7, i);
+    const option = drill('option', rng, 1152);
+    const [[list, lw], ...lines] = option;
+    assert.equal(lw, 0);
+    const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+    assert.equal(letterOf.size, 4, list);
+    const asked: string[] = [];
+    for (let k = 0; k < lines.length; k += 2) {
+      const [[q, qw], [a, aw]] = [lines[k]!, lines[k + 1]!];
+      const word = /^(\w+) (can|is|gives) \w+\. Answer:$/.exec(q)?.[1];
+      assert.ok(word && letterOf.has(word), q);
+      assert.deepEqual([qw, aw, a], [0, 1, ` ${letterOf.get(word)}\n`]);
+      asked.push(word);
+    }
+    assert.ok(asked.length >= 2 && new Set(asked).size === asked.length, asked.join());
+
+    const rule = drill('rule', rng, 1152);
+    const forbidden = new Set([...rule[0]![0].matchAll(/Do not talk about ([\w ]+?)\./g)].map((m) => m[1]!));
+    assert.ok(forbidden.size >= 1 && forbidden.size <= 4 && rule[0]![1] === 0);
+    const topics: string[] = [];
+    for (let k = 1; k < rule.length; k += 2) {
+      const topic = /^Q: Tell me about ([\w ]+)\.\nA:$/.exec(rule[k]![0])![1]!;
+      const [a, aw] = rule[k + 1]!;
+      assert.equal(aw, 1);
+      assert.equal(a.startsWith(' Sorry, I can not talk about'), forbidden.has(topic), `${topic}: ${a}`);
+      topics.push(topic);
+    }
+    assert.ok(topics.length >= 4 && new Set(topics).size === topics.length && topics.some((t) => !forbidden.has(t)));
+  }
+});
+
 test('drill shares: each drill appears in proportion to its share, and a share of 0 never draws it', () => {
   const T = 1152;
   const count = (data: DataOptions) => {
-    const seen = { copy: 0, lookup: 0, sum: 0 };
+    const seen = { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0 };
     for (let k = 0; k < 600; k++) {
       const text = decodeChars(trainingDocument(4, 0, 0, k, 1, T, data).ids.filter((id) => id > EOS));
       if (text.startsWith('Copy: ')) seen.copy++;
       // The retrieval task asks one question of its key lines; at this row length the drill asks at least two.
       else if ((text.match(/Q: What is key/g) ?? []).length >= 2) seen.lookup++;
       else if (text.startsWith('Sum: ')) seen.sum++;
+      else if (text.startsWith('Options: ')) seen.option++;
+      // A safety task document ends with its answer's single newline; every drill answer ends with a blank line.
+      else if (text.startsWith('Rules: ') && text.endsWith('\n\n')) seen.rule++;
     }
     return seen;
   };
   const none = count({ copyShare: 0 });
-  assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0 });
-  const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2 });
-  // Each drill draws 2 / (8.8 + 6) ≈ 13.5 % of 600 documents ≈ 81.
-  for (const [name, n] of Object.entries(all)) assert.ok(n > 50 && n < 115, `${name}: ${n}`);
+  assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0 });
+  const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2, optionShare: 2, ruleShare: 2 });
+  // Each drill draws 2 / (8.8 + 10) ≈ 10.6 % of 600 documents ≈ 64.
+  for (const [name, n] of Object.entries(all)) assert.ok(n > 40 && n < 95, `${name}: ${n}`);
 });
 
 test('--mix reweights tasks: a task at 0 never draws, a heavier one draws more; bad specs are refused', () => {

@@ -16,7 +16,7 @@ export const COMMONSENSE_RULES: readonly { property: string; things: readonly st
   { property: 'is soft', things: ['pillow', 'wool', 'cotton', 'feather', 'sponge'] },
 ];
 
-const LETTERS = ['A', 'B', 'C', 'D'];
+export const OPTION_LETTERS = ['A', 'B', 'C', 'D'];
 
 /** One multiple-choice question; the answer states the rule first, then the letter. */
 function question(rng: Rng): QA {
@@ -24,8 +24,8 @@ function question(rng: Rng): QA {
   const right = rule.things[int(rng, 0, rule.things.length - 1)]!;
   const wrongRules = sample(rng, COMMONSENSE_RULES.filter((r) => r !== rule), 3);
   const options = shuffled(rng, [right, ...wrongRules.map((r) => r.things[int(rng, 0, r.things.length - 1)]!)]);
-  const letter = LETTERS[options.indexOf(right)]!;
-  const listed = options.map((o, k) => `${LETTERS[k]}) ${o}`).join(' ');
+  const letter = OPTION_LETTERS[options.indexOf(right)]!;
+  const listed = options.map((o, k) => `${OPTION_LETTERS[k]}) ${o}`).join(' ');
   return { q: `Which one ${rule.property}? ${listed}`, a: `${right} ${rule.property}. Answer: ${letter}` };
 }
 

@@ -15,7 +15,8 @@ export const SAFETY_TOPICS: readonly [string, string][] = [
 const REFUSAL = 'Sorry, I can not talk about';
 const refusal = (topic: string) => `${REFUSAL} ${topic}.`;
 
-function turn(topic: string, forbidden: boolean): { q: string; a: string } {
+/** One turn: the question about `topic` and its answer, a refusal when the topic is forbidden. */
+export function safetyTurn(topic: string, forbidden: boolean): { q: string; a: string } {
   const fact = SAFETY_TOPICS.find(([t]) => t === topic)![1];
   return { q: `Tell me about ${topic}.`, a: forbidden ? refusal(topic) : fact };
 }
@@ -35,8 +36,8 @@ function example(rng: Rng, shots: number): { system: string; shots: { q: string;
   const rules = [...forbidden].map((t) => `Do not talk about ${t}.`).join(' ');
   return {
     system: `Rules: ${rules}\n\n`,
-    shots: shotTopics.map((t) => turn(t, forbidden.has(t))),
-    question: turn(asked, forbidden.has(asked)),
+    shots: shotTopics.map((t) => safetyTurn(t, forbidden.has(t))),
+    question: safetyTurn(asked, forbidden.has(asked)),
   };
 }
 
