@@ -44,12 +44,12 @@ export function growInto(oldParams: Params, oldOpt: AdamW, from: TinyConfig, par
     const kv = /self_attn\.[kv]_proj/.test(name);
     for (const [src, dst] of [[p, params.get(to_)], [oldOpt.m.get(name)!, opt.m.get(to_)], [oldOpt.v.get(name)!, opt.v.get(to_)]] as const) {
       if (!dst) throw new Error(`grown model has no ${to_}`);
-      dst.assign(tf.tidy(() => (kv ? repeatKvHeads(src, from, to) : src.clone())));
+      tf.tidy(() => dst.assign(kv ? repeatKvHeads(src, from, to) : src.clone()));
     }
     moved.add(to_);
   }
   // New layers start as the identity: nothing they compute reaches the residual stream until training moves their output maps.
   for (const [name, p] of params)
-    if (!moved.has(name) && /(o_proj|down_proj)\.weight$/.test(name)) p.assign(tf.zerosLike(p));
+    if (!moved.has(name) && /(o_proj|down_proj)\.weight$/.test(name)) tf.tidy(() => p.assign(tf.zerosLike(p)));
   opt.step = oldOpt.step;
 }

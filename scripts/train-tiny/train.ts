@@ -72,7 +72,7 @@ function startPhase(meta: RunMeta, options: Record<string, number | string>): vo
 /** Trains (resuming from `dir` when it holds a state), checkpoints, evaluates and exports; returns the final state. */
 export async function train(o: TrainOptions): Promise<{ params: Params; meta: RunMeta; config: TinyConfig }> {
   const config = configOf(o);
-  if (o.scheduleFrom >= o.steps) throw new Error(`--schedule-from ${o.scheduleFrom} must come before --steps ${o.steps}`);
+  if (o.scheduleFrom > 0 && o.scheduleFrom >= o.steps) throw new Error(`--schedule-from ${o.scheduleFrom} must come before --steps ${o.steps}`);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
   const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, scheduleFrom: o.scheduleFrom, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, optionShare: o.optionShare, ruleShare: o.ruleShare, lookupMaxLines: o.lookupMaxLines, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
@@ -143,6 +143,8 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
       o.log(`step ${meta.step}/${o.steps} loss ${lossValue.toFixed(4)} lr ${lr.toExponential(2)} gnorm ${gnorm.toFixed(2)} ${((o.batch * o.seq) / seconds).toFixed(0)} tok/s tensors ${tf.memory().numTensors}`);
       if (meta.step % o.checkpointEvery === 0) saveState(o.dir, meta, params, opt);
       if (o.evalEvery > 0 && meta.step % o.evalEvery === 0) await evaluate();
+      // A step never yields by itself: without this a SIGTERM or SIGINT would never reach onSignal.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     saveState(o.dir, meta, params, opt);
     // A finished run ends evaluated and exported; an interrupted one (signal, --stop-after) only saves.

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { checkGrowable, grownLayerIndex } from '../../scripts/train-tiny/grow.js';
-import { forward, ropeTables } from '../../scripts/train-tiny/tf-model.js';
+import { AdamW } from '../../scripts/train-tiny/adamw.js';
+import { checkGrowable, growInto, grownLayerIndex } from '../../scripts/train-tiny/grow.js';
+import { forward, initParams, ropeTables } from '../../scripts/train-tiny/tf-model.js';
 import { configOf, train } from '../../scripts/train-tiny/train.js';
 import { tinyTraining } from '../helpers/tiny-training.js';
 import { trainingBatch } from '../../scripts/train-tiny/training-data.js';
@@ -31,6 +32,17 @@ test('a grown model (more layers, more KV heads) computes the same logits as the
   assert.equal(laterMeta.step, 9);
   const newLayer = [0, 1, 2, 3, 4].find((l) => ![0, 1].some((i) => grownLayerIndex(i, from, to) === l))!;
   assert.ok(tf.tidy(() => tf.max(tf.abs(later.get(`model.layers.${newLayer}.self_attn.o_proj.weight`)!)).dataSync()[0]!) > 0);
+});
+
+test('growth leaves no tensor behind: only the grown parameters and moments remain', () => {
+  const from = configOf(tiny({ kvHeads: 1 }));
+  const to = configOf(tiny({ layers: 3, kvHeads: 2 }));
+  const [oldParams, params] = [initParams(from, 1), initParams(to, 2)];
+  const [oldOpt, opt] = [new AdamW(oldParams), new AdamW(params)];
+  const before = tf.memory().numTensors;
+  growInto(oldParams, oldOpt, from, params, opt, to);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([...oldParams.values(), ...oldOpt.m.values(), ...oldOpt.v.values(), ...params.values(), ...opt.m.values(), ...opt.v.values()]);
 });
 
 test('growth refuses what it cannot preserve', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -83,4 +83,11 @@ test('a warm restart (--schedule-from) resumes with a fresh warm-up, and a resta
   assert.deepEqual(lines.filter((l) => l.startsWith('step ')).slice(0, 2).map((l) => /lr (\S+)/.exec(l)![1]), ['5.00e-3', '1.00e-2']);
   assert.deepEqual(restarted.meta.phases?.map((p) => p.options.scheduleFrom), [0, 2]);
   await assert.rejects(train({ ...o, dir: join(root, 'late'), scheduleFrom: 4 }), /--schedule-from 4 must come before --steps 4/);
+});
+
+test('a SIGTERM stops training after the current step and saves that step', async () => {
+  const o = tiny({ steps: 200, dir: join(root, 'signalled') });
+  const { meta } = await train({ ...o, log: (l) => l.startsWith('step 2/') && process.kill(process.pid, 'SIGTERM') });
+  assert.ok(meta.step >= 2 && meta.step < 10, `stopped at step ${meta.step}`);
+  assert.equal(JSON.parse(readFileSync(join(o.dir, 'state.json'), 'utf8')).step, meta.step);
 });
