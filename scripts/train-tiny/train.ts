@@ -99,6 +99,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     }
     o.log(`resumed at step ${meta.step}`);
   }
+  if (o.scheduleFrom > meta.step) throw new Error(`--schedule-from ${o.scheduleFrom} is after the run's step ${meta.step}: a warm restart starts at or before it`);
   const paramCount = [...params.values()].reduce((a, p) => a + p.size, 0);
   o.log(`model: ${paramCount} parameters, ${JSON.stringify(config)}`);
   const rot = ropeTables(config, o.seq);

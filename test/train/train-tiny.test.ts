@@ -73,7 +73,7 @@ test('training is deterministic by seed and a resumed run equals an uninterrupte
   for (const [name, p] of straight.params) assert.deepEqual(again.params.get(name)!.dataSync(), p.dataSync(), name);
 });
 
-test('a warm restart (--schedule-from) resumes with a fresh warm-up, and a restart at or after the last step is refused', async () => {
+test('a warm restart (--schedule-from) resumes with a fresh warm-up, and a restart after the saved step or at the last step is refused', async () => {
   const o = tiny({ steps: 4, dir: join(root, 'restart'), stopAfter: 2 });
   await train(o);
   const lines: string[] = [];
@@ -83,6 +83,7 @@ test('a warm restart (--schedule-from) resumes with a fresh warm-up, and a resta
   assert.deepEqual(lines.filter((l) => l.startsWith('step ')).slice(0, 2).map((l) => /lr (\S+)/.exec(l)![1]), ['5.00e-3', '1.00e-2']);
   assert.deepEqual(restarted.meta.phases?.map((p) => p.options.scheduleFrom), [0, 2]);
   await assert.rejects(train({ ...o, dir: join(root, 'late'), scheduleFrom: 4 }), /--schedule-from 4 must come before --steps 4/);
+  await assert.rejects(train({ ...o, steps: 9, scheduleFrom: 7 }), /--schedule-from 7 is after the run's step 6/);
 });
 
 test('a SIGTERM stops training after the current step and saves that step', async () => {
