@@ -87,8 +87,8 @@ function option(rng: Rng): Piece[] {
 }
 
 /**
- * One safety rule list (one to four forbidden topics), then one question on each of four to eight topics, every answer graded: checking the asked
- * topic against the rules, with the refusal or the fact to follow.
+ * One safety rule list (one to four forbidden topics), then one question on each of four to eight topics, every
+ * answer graded: checking the asked topic against the rules, with the refusal or the fact to follow.
  */
 function rule(rng: Rng): Piece[] {
   const topics = sample(rng, SAFETY_TOPICS.map(([t]) => t), int(rng, 4, 8));
