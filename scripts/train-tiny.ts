@@ -4,6 +4,7 @@
  *   nohup nice -n 5 npx tsx scripts/train-tiny.ts > .cache/train-tiny/log.txt 2>&1 &
  */
 import { Command } from 'commander';
+import { DRILL_NAMES, shareKey, type DrillName, type DrillShares } from './train-tiny/drills.js';
 import { train, useWasmBackend } from './train-tiny/train.js';
 import { taskMix } from './train-tiny/training-data.js';
 
@@ -21,13 +22,7 @@ const program = new Command('train-tiny')
   .option('--warmup <n>', 'warm-up steps', '100')
   .option('--schedule-from <n>', 'step where the warm-up and cosine start: a warm restart of a resumed run', '0')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
-  .option('--copy-share <x>', 'weight of the copying drill in the data mix (the seven tasks weigh 8.8 by default)', '1.5')
-  .option('--lookup-share <x>', 'weight of the key-value lookup drill (several questions per document)', '1.5')
   .option('--lookup-max-lines <n>', 'key lines per lookup drill document: 2 to n (0 = up to 900 characters)', '0')
-  .option('--sum-share <x>', 'weight of the chained-arithmetic drill', '0.5')
-  .option('--needle-share <x>', 'weight of the short-retrieval drill (the retrieval task at 64–256 characters)', '2')
-  .option('--option-share <x>', 'weight of the option-letter drill (commonsense options, the word given, the letter graded)', '1.5')
-  .option('--rule-share <x>', 'weight of the rule-check drill (safety rules, then many graded questions)', '1.5')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
   .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (unlisted tasks: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', 'code=3,commonsense=2,safety=2,retrieval=2,knowledge=0.5,arithmetic=1.2,long-generation=0.5')
   .option('--grow-from <dir>', 'start a new run (in --dir) from a saved one grown to --layers / --kv-heads, keeping what it learned')
@@ -38,6 +33,16 @@ const program = new Command('train-tiny')
   .option('--eval-n <n>', 'held-out examples per ability', '20')
   .option('--stop-after <n>', 'stop after this many steps in this process (0 = run to --steps)', '0')
   .option('--export-only', 'evaluate and export the saved state, then exit (safe beside a running trainer)');
+/** Each drill's default weight in the data mix (the seven tasks weigh 11.2 together under the default --mix) and what it is. */
+const DRILL_HELP: Record<DrillName, [share: string, what: string]> = {
+  copy: ['1.5', 'copying drill'],
+  lookup: ['1.5', 'key-value lookup drill (several questions per document)'],
+  sum: ['0.5', 'chained-arithmetic drill'],
+  needle: ['2', 'short-retrieval drill (the retrieval task at 64–256 characters)'],
+  option: ['1.5', 'option-letter drill (commonsense options, the word given, the letter graded)'],
+  rule: ['1.5', 'rule-check drill (safety rules, then many graded questions)'],
+};
+for (const name of DRILL_NAMES) program.option(`--${name}-share <x>`, `weight of the ${DRILL_HELP[name][1]} in the data mix`, DRILL_HELP[name][0]);
 program.parse();
 const o = program.opts<Record<string, string | undefined>>();
 const int = (k: string) => {
@@ -66,12 +71,7 @@ await train({
   warmup: int('warmup'),
   scheduleFrom: int('scheduleFrom'),
   seed: int('seed'),
-  copyShare: share('copyShare'),
-  lookupShare: share('lookupShare'),
-  sumShare: share('sumShare'),
-  needleShare: share('needleShare'),
-  optionShare: share('optionShare'),
-  ruleShare: share('ruleShare'),
+  ...(Object.fromEntries(DRILL_NAMES.map((name) => [shareKey(name), share(shareKey(name))])) as DrillShares),
   lookupMaxLines: int('lookupMaxLines'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,

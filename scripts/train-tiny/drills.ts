@@ -12,7 +12,12 @@ export type Piece = readonly [text: string, weight: number];
  * Training-only drills: each isolates one mechanism the abilities' answers need and puts many graded
  * characters in few positions. Their random parts weigh 0: only what can be predicted is worth learning.
  */
-export type DrillName = 'copy' | 'lookup' | 'sum' | 'needle' | 'option' | 'rule';
+export const DRILL_NAMES = ['copy', 'lookup', 'sum', 'needle', 'option', 'rule'] as const;
+export type DrillName = (typeof DRILL_NAMES)[number];
+
+/** Each drill's weight in the data mix, under the name the saved run options use (`copyShare`). */
+export type DrillShares = Record<`${DrillName}Share`, number>;
+export const shareKey = (name: DrillName): keyof DrillShares => `${name}Share`;
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -10,8 +10,10 @@ import type { TinyConfig } from './tiny-config.js';
 import { trainingBatch } from './training-data.js';
 import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
 import { growInto } from './grow.js';
+import type { DrillShares } from './drills.js';
 
-export interface TrainOptions {
+/** A run's options; the drills' shares (drills.ts) weigh beside the tasks', which weigh 11.2 together under the CLI's default --mix. */
+export interface TrainOptions extends DrillShares {
   dim: number;
   hidden: number;
   layers: number;
@@ -25,13 +27,6 @@ export interface TrainOptions {
   /** The step where the warm-up and cosine schedule start (a warm restart of a resumed run); 0 = the run's start. */
   scheduleFrom: number;
   seed: number;
-  /** Weights of the drills (scripts/train-tiny/drills.ts) in the data mix; the seven tasks weigh 8.8 together by default (see --mix). */
-  copyShare: number;
-  lookupShare: number;
-  sumShare: number;
-  needleShare: number;
-  optionShare: number;
-  ruleShare: number;
   lookupMaxLines: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
@@ -64,6 +59,10 @@ export async function useWasmBackend(): Promise<void> {
   await tf.ready();
 }
 
+/** Options compared by value, whatever order their keys were written in. */
+const sameOptions = (a: Record<string, number | string>, b: Record<string, number | string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
 /** Records that training continues from the current step with `options` (the first phase is the run's start). */
 function startPhase(meta: RunMeta, options: Record<string, number | string>): void {
   meta.phases = [...(meta.phases ?? [{ fromStep: 0, options: meta.options }]), { fromStep: meta.step, options }];
@@ -75,7 +74,8 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   if (o.scheduleFrom > 0 && o.scheduleFrom >= o.steps) throw new Error(`--schedule-from ${o.scheduleFrom} must come before --steps ${o.steps}`);
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
-  const options = { dim: o.dim, hidden: o.hidden, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, seq: o.seq, batch: o.batch, steps: o.steps, lr: o.lr, warmup: o.warmup, scheduleFrom: o.scheduleFrom, seed: o.seed, copyShare: o.copyShare, lookupShare: o.lookupShare, sumShare: o.sumShare, needleShare: o.needleShare, optionShare: o.optionShare, ruleShare: o.ruleShare, lookupMaxLines: o.lookupMaxLines, shotAnswerWeight: o.shotAnswerWeight, mix: o.mix };
+  // What shapes the model and its data is saved with the run; where it goes and how often it reports is not.
+  const { growFrom, dir, exportDir, checkpointEvery, evalEvery, evalN, stopAfter, exportOnly, log, ...options } = o;
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
   if (!hasState(o.dir) && o.growFrom) {
     if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);
@@ -94,7 +94,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.
     // Evaluating a saved state trains nothing, so it starts no phase.
     if (!o.exportOnly) {
-      if (JSON.stringify(meta.options) !== JSON.stringify(options)) startPhase(meta, options);
+      if (!sameOptions(meta.options, options)) startPhase(meta, options);
       meta.options = options;
     }
     o.log(`resumed at step ${meta.step}`);

@@ -2,7 +2,7 @@ import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf, TRAINING_SEED_BASE, type Segment, type Task } from '../../src/eval/tasks/task.js';
 import { BOS, encodeChars, EOS } from './char-vocab.js';
-import { drill, type DrillName, type Piece } from './drills.js';
+import { drill, DRILL_NAMES, shareKey, type DrillName, type DrillShares, type Piece } from './drills.js';
 import type { AttentionBlock, Batch } from './tf-model.js';
 
 /** Relative share of documents per task (arithmetic and code need the most practice). */
@@ -27,14 +27,8 @@ const MAX_DOCS_PER_ROW = 64;
 /** Consecutive documents share one attention block up to this many positions (a longer document is a block alone). */
 const BLOCK = 256;
 
-/** How the mix is drawn: the weight of each drill beside the task weights above (0 = tasks only). */
-export interface DataOptions {
-  copyShare: number;
-  lookupShare?: number;
-  sumShare?: number;
-  needleShare?: number;
-  optionShare?: number;
-  ruleShare?: number;
+/** How the mix is drawn: the weight of each drill beside the task weights (an absent drill weighs 0). */
+export interface DataOptions extends Partial<DrillShares> {
   /** Key lines per lookup drill document: 2 to this many (0 = up to 900 characters). */
   lookupMaxLines?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
@@ -57,11 +51,11 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
   const rng = exampleRng('train-mix', runSeed * 1_000_003 + step, row * MAX_DOCS_PER_ROW + k);
   const mix = data.mix ? taskMix(data.mix) : MIX;
   const total = Object.values(mix).reduce((a, b) => a + b, 0);
-  const drills: [DrillName, number][] = [['copy', data.copyShare], ['lookup', data.lookupShare ?? 0], ['sum', data.sumShare ?? 0], ['needle', data.needleShare ?? 0], ['option', data.optionShare ?? 0], ['rule', data.ruleShare ?? 0]];
-  let r = rng.next() * drills.reduce((a, [, w]) => a + w, total);
+  const share = (name: DrillName) => data[shareKey(name)] ?? 0;
+  let r = rng.next() * DRILL_NAMES.reduce((a, name) => a + share(name), total);
   if (r >= total) {
     r -= total;
-    const name = drills.find(([, w]) => (r -= w) < 0)?.[0] ?? 'copy';
+    const name = DRILL_NAMES.find((n) => (r -= share(n)) < 0) ?? [...DRILL_NAMES].reverse().find((n) => share(n) > 0)!;
     return document(drill(name, rng, T, data.lookupMaxLines ?? 0));
   }
   const task: Task = syntheticSuite.find((t) => (r -= mix[t.name] ?? 1) < 0) ?? [...syntheticSuite].reverse().find((t) => (mix[t.name] ?? 1) > 0)!;

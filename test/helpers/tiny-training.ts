@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { DRILL_NAMES, shareKey, type DrillShares } from '../../scripts/train-tiny/drills.js';
 import { useWasmBackend, type TrainOptions } from '../../scripts/train-tiny/train.js';
 
 /**
@@ -16,7 +17,8 @@ export function tinyTraining(name: string): { root: string; tiny: (over: Partial
   after(() => rmSync(root, { recursive: true, force: true }));
   const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
     dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, scheduleFrom: 0, seed: 3,
-    copyShare: 1, lookupShare: 1, sumShare: 1, needleShare: 1, optionShare: 1, ruleShare: 1, lookupMaxLines: 0, shotAnswerWeight: 1, mix: '',
+    ...(Object.fromEntries(DRILL_NAMES.map((name) => [shareKey(name), 1])) as DrillShares),
+    lookupMaxLines: 0, shotAnswerWeight: 1, mix: '',
     dir: join(root, 'run'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
     ...over,
   });

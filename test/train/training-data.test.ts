@@ -178,7 +178,7 @@ test('drill shares: each drill appears in proportion to its share, and a share o
   const none = count({ copyShare: 0 });
   assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0 });
   const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2, optionShare: 2, ruleShare: 2 });
-  // Each drill draws 2 / (8.8 + 10) ≈ 10.6 % of 600 documents ≈ 64.
+  // Each drill draws 2 / (7.8 + 10) ≈ 11.2 % of 600 documents ≈ 67 (the default tasks weigh 7.8 together).
   for (const [name, n] of Object.entries(all)) assert.ok(n > 40 && n < 95, `${name}: ${n}`);
 });
 
@@ -193,7 +193,7 @@ test('--mix reweights tasks: a task at 0 never draws, a heavier one draws more; 
   const plain = count('');
   const mixed = count('safety=0,code=4.8');
   assert.equal(mixed.safety, 0);
-  // code: 1.6 / 8.8 ≈ 18 % of documents by default, 4.8 / 11 ≈ 44 % reweighted.
+  // code: 1.6 / 7.8 ≈ 21 % of documents by default, 4.8 / 10 = 48 % reweighted.
   assert.ok(plain.code > 70 && plain.code < 150, `default code ${plain.code}`);
   assert.ok(mixed.code > 210 && mixed.code < 320, `reweighted code ${mixed.code}`);
   assert.deepEqual(taskMix('code = 3'), { ...taskMix(''), code: 3 });
