@@ -4,7 +4,7 @@
  *   nohup nice -n 5 npx tsx scripts/train-tiny.ts > .cache/train-tiny/log.txt 2>&1 &
  */
 import { Command } from 'commander';
-import { DRILL_NAMES, shareKey, type DrillName, type DrillShares } from './train-tiny/drills.js';
+import { DRILL_NAMES, drillShares, shareKey, type DrillName } from './train-tiny/drills.js';
 import { train, useWasmBackend } from './train-tiny/train.js';
 import { taskMix } from './train-tiny/training-data.js';
 
@@ -71,7 +71,7 @@ await train({
   warmup: int('warmup'),
   scheduleFrom: int('scheduleFrom'),
   seed: int('seed'),
-  ...(Object.fromEntries(DRILL_NAMES.map((name) => [shareKey(name), share(shareKey(name))])) as DrillShares),
+  ...drillShares((name) => share(shareKey(name))),
   lookupMaxLines: int('lookupMaxLines'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,

@@ -18,6 +18,9 @@ export type DrillName = (typeof DRILL_NAMES)[number];
 /** Each drill's weight in the data mix, under the name the saved run options use (`copyShare`). */
 export type DrillShares = Record<`${DrillName}Share`, number>;
 export const shareKey = (name: DrillName): keyof DrillShares => `${name}Share`;
+/** The shares of every drill, each given by `share`. */
+export const drillShares = (share: (name: DrillName) => number): DrillShares =>
+  Object.fromEntries(DRILL_NAMES.map((name) => [shareKey(name), share(name)])) as DrillShares;
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 

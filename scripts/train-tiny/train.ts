@@ -12,7 +12,7 @@ import { hasState, loadState, savedConfig, saveState, type RunMeta } from './tra
 import { growInto } from './grow.js';
 import type { DrillShares } from './drills.js';
 
-/** A run's options; the drills' shares (drills.ts) weigh beside the tasks', which weigh 11.2 together under the CLI's default --mix. */
+/** A run's options; the drills' shares (drills.ts) weigh beside the tasks' (see --mix in scripts/train-tiny.ts). */
 export interface TrainOptions extends DrillShares {
   dim: number;
   hidden: number;
