@@ -26,6 +26,7 @@ const program = new Command('train-tiny')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
   .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (unlisted tasks: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', 'code=3,commonsense=2,safety=2,retrieval=2,knowledge=0.5,arithmetic=1.2,long-generation=0.5')
   .option('--grow-from <dir>', 'start a new run (in --dir) from a saved one grown to --layers / --kv-heads, keeping what it learned')
+  .option('--from-model <dir>', 'start a new run (in --dir) from an exported model and its training-run.json: the run continues, its AdamW moments start afresh')
   .option('--dir <path>', 'run directory (resumable state)', '.cache/train-tiny')
   .option('--export <path>', "export directory ('' for none)", 'models/kvtrim-tiny')
   .option('--checkpoint-every <n>', 'steps between checkpoints', '25')
@@ -76,6 +77,7 @@ await train({
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,
   growFrom: o.growFrom,
+  fromModel: o.fromModel,
   dir: o.dir!,
   exportDir: o.export!,
   checkpointEvery: Math.max(1, int('checkpointEvery')),

@@ -68,6 +68,7 @@ Trained so far: ${meta.step} steps, ${(meta.tokens / 1e6).toFixed(2)} M tokens, 
 |---|---|---|
 ${rows}
 
-Reproduce or continue: \`npx tsx scripts/train-tiny.ts --help\`; a run resumes from \`.cache/train-tiny/\`.
+Reproduce or continue: \`npx tsx scripts/train-tiny.ts --help\`; a run resumes from \`.cache/train-tiny/\`,
+or, without that directory, continues from this model with \`--from-model models/kvtrim-tiny\` (\`training-run.json\` holds its run).
 `;
 }

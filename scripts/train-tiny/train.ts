@@ -10,6 +10,7 @@ import type { TinyConfig } from './tiny-config.js';
 import { trainingBatch } from './training-data.js';
 import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
 import { growInto } from './grow.js';
+import { loadExportedRun, writeRunRecord } from './exported-run.js';
 import type { DrillShares } from './drills.js';
 
 /** A run's options; the drills' shares (drills.ts) weigh beside the tasks' (see --mix in scripts/train-tiny.ts). */
@@ -34,6 +35,8 @@ export interface TrainOptions extends DrillShares {
   mix: string;
   /** A saved run to grow into this (deeper, more KV heads) configuration when `dir` holds no state yet: see grow.ts. */
   growFrom?: string;
+  /** An exported model (with its training-run.json) to continue from when `dir` holds no state: see exported-run.ts. */
+  fromModel?: string;
   /** Run directory: resumable state, the evaluation export. */
   dir: string;
   /** Where the finished model goes (config.json, model.safetensors, tokenizer.json, README.md); '' = nowhere. */
@@ -75,8 +78,9 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
   const params = initParams(config, o.seed);
   const opt = new AdamW(params);
   // What shapes the model and its data is saved with the run; where it goes and how often it reports is not.
-  const { growFrom, dir, exportDir, checkpointEvery, evalEvery, evalN, stopAfter, exportOnly, log, ...options } = o;
+  const { growFrom, fromModel, dir, exportDir, checkpointEvery, evalEvery, evalN, stopAfter, exportOnly, log, ...options } = o;
   let meta: RunMeta = { config, options, step: 0, tokens: 0, trainSeconds: 0, history: [] };
+  if (o.growFrom && o.fromModel) throw new Error('--grow-from and --from-model are two ways to start a run: give one');
   if (!hasState(o.dir) && o.growFrom) {
     if (!hasState(o.growFrom)) throw new Error(`--grow-from ${o.growFrom} holds no saved state`);
     const from = savedConfig(o.growFrom);
@@ -88,6 +92,12 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     startPhase(meta, { ...options, growFrom: o.growFrom });
     meta.options = options;
     o.log(`grew ${o.growFrom} (${from.nLayers} layers, ${from.nKvHeads} KV heads) at step ${meta.step}`);
+  } else if (!hasState(o.dir) && o.fromModel) {
+    meta = loadExportedRun(o.fromModel, params, config);
+    // Its moments start afresh (opt.step 0), so the phase is recorded even when the options stay the same.
+    startPhase(meta, { ...options, fromModel: o.fromModel });
+    meta.options = options;
+    o.log(`continuing ${o.fromModel} at step ${meta.step} (AdamW moments start afresh)`);
   } else if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
     if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
@@ -113,7 +123,10 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     const last = meta.history.at(-1);
     if (last && last.step === meta.step) last.accuracy = accuracy;
     else meta.history.push({ step: meta.step, loss: NaN, accuracy });
-    if (o.exportDir) exportModel(o.exportDir, params, config, modelCard(meta, paramCount, o.evalN));
+    if (o.exportDir) {
+      exportModel(o.exportDir, params, config, modelCard(meta, paramCount, o.evalN));
+      writeRunRecord(o.exportDir, meta);
+    }
   };
 
   if (o.exportOnly) {
