@@ -42,6 +42,7 @@ const DRILL_HELP: Record<DrillName, [share: string, what: string]> = {
   needle: ['2', 'short-retrieval drill (the retrieval task at 64–256 characters)'],
   option: ['1.5', 'option-letter drill (commonsense options, the word given, the letter graded)'],
   rule: ['1.5', 'rule-check drill (safety rules, then many graded questions)'],
+  pick: ['0', 'option-pick drill (commonsense questions answered by the letter alone)'],
 };
 for (const name of DRILL_NAMES) program.option(`--${name}-share <x>`, `weight of the ${DRILL_HELP[name][1]} in the data mix`, DRILL_HELP[name][0]);
 program.parse();

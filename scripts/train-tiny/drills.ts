@@ -1,5 +1,6 @@
 import type { Rng } from '../../src/generate/rng.js';
-import { COMMONSENSE_RULES, OPTION_LETTERS } from '../../src/eval/tasks/commonsense.js';
+import { COMMONSENSE_RULES, commonsenseQuestion, OPTION_LETTERS } from '../../src/eval/tasks/commonsense.js';
+import { afterAnswerMark } from '../../src/eval/tasks/few-shot.js';
 import { choice, digits, int, sample, shuffled } from '../../src/eval/tasks/pick.js';
 import { retrievalTask } from '../../src/eval/tasks/retrieval.js';
 import { SAFETY_TOPICS, safetyTurn } from '../../src/eval/tasks/safety.js';
@@ -12,7 +13,7 @@ export type Piece = readonly [text: string, weight: number];
  * Training-only drills: each isolates one mechanism the abilities' answers need and puts many graded
  * characters in few positions. Their random parts weigh 0: only what can be predicted is worth learning.
  */
-export const DRILL_NAMES = ['copy', 'lookup', 'sum', 'needle', 'option', 'rule'] as const;
+export const DRILL_NAMES = ['copy', 'lookup', 'sum', 'needle', 'option', 'rule', 'pick'] as const;
 export type DrillName = (typeof DRILL_NAMES)[number];
 
 /** Each drill's weight in the data mix, under the name the saved run options use (`copyShare`). */
@@ -110,7 +111,19 @@ function rule(rng: Rng): Piece[] {
   return pieces;
 }
 
-const DRILLS: Record<DrillName, (rng: Rng, T: number, lookupMaxLines: number) => Piece[]> = { copy, lookup, sum, needle, option, rule };
+/**
+ * Commonsense questions answered by the letter alone, right after the option list (not in the task's `A:` form, which
+ * names the word first): where the model already finds the option with the asked property, it learns to read that
+ * option's letter too, so the letter is known before the task's answer line reaches "Answer:".
+ */
+function pick(rng: Rng): Piece[] {
+  return Array.from({ length: int(rng, 2, 5) }, () => {
+    const { q, a } = commonsenseQuestion(rng);
+    return [[`${q}\nAnswer:`, 0], [` ${afterAnswerMark(a)}\n\n`, 1]] as Piece[];
+  }).flat();
+}
+
+const DRILLS: Record<DrillName, (rng: Rng, T: number, lookupMaxLines: number) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
 
 export function drill(name: DrillName, rng: Rng, T: number, lookupMaxLines = 0): Piece[] {
   return DRILLS[name](rng, T, lookupMaxLines);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { BOS, decodeChars, encodeChars, EOS, VOCAB_SIZE } from '../../scripts/train-tiny/char-vocab.js';
 import { drill } from '../../scripts/train-tiny/drills.js';
 import { taskMix, trainingBatch, trainingDocument, type DataOptions } from '../../scripts/train-tiny/training-data.js';
+import { COMMONSENSE_RULES } from '../../src/eval/tasks/commonsense.js';
 import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf } from '../../src/eval/tasks/task.js';
@@ -159,10 +160,26 @@ test('option drill: each graded letter stands before its word in the option list
   }
 });
 
+test('pick drill: each graded letter is the one in front of the option that has the asked property', () => {
+  const propertyOf = new Map(COMMONSENSE_RULES.flatMap((r) => r.things.map((t) => [t, r.property] as const)));
+  for (let i = 0; i < 40; i++) {
+    const pick = drill('pick', exampleRng('drill-test', 9, i), 1152);
+    assert.ok(pick.length >= 4 && pick.length <= 10 && pick.length % 2 === 0);
+    for (let k = 0; k < pick.length; k += 2) {
+      const [[q, qw], [a, aw]] = [pick[k]!, pick[k + 1]!];
+      const m = /^Which one (.+)\? A\) (\w+) B\) (\w+) C\) (\w+) D\) (\w+)\nAnswer:$/.exec(q);
+      assert.ok(m, q);
+      const having = [2, 3, 4, 5].filter((j) => propertyOf.get(m[j]!) === m[1]);
+      assert.equal(having.length, 1, q);
+      assert.deepEqual([qw, aw, a], [0, 1, ` ${'ABCD'[having[0]! - 2]}\n\n`]);
+    }
+  }
+});
+
 test('drill shares: each drill appears in proportion to its share, and a share of 0 never draws it', () => {
   const T = 1152;
   const count = (data: DataOptions) => {
-    const seen = { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0 };
+    const seen = { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0, pick: 0 };
     for (let k = 0; k < 600; k++) {
       const text = decodeChars(trainingDocument(4, 0, 0, k, 1, T, data).ids.filter((id) => id > EOS));
       if (text.startsWith('Copy: ')) seen.copy++;
@@ -170,15 +187,16 @@ test('drill shares: each drill appears in proportion to its share, and a share o
       else if ((text.match(/Q: What is key/g) ?? []).length >= 2) seen.lookup++;
       else if (text.startsWith('Sum: ')) seen.sum++;
       else if (text.startsWith('Options: ')) seen.option++;
+      else if (text.startsWith('Which one ')) seen.pick++;
       // A safety task document ends with its answer's single newline; every drill answer ends with a blank line.
       else if (text.startsWith('Rules: ') && text.endsWith('\n\n')) seen.rule++;
     }
     return seen;
   };
   const none = count({ copyShare: 0 });
-  assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0 });
-  const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2, optionShare: 2, ruleShare: 2 });
-  // Each drill draws 2 / (7.8 + 10) ≈ 11.2 % of 600 documents ≈ 67 (the default tasks weigh 7.8 together).
+  assert.deepEqual(none, { copy: 0, lookup: 0, sum: 0, option: 0, rule: 0, pick: 0 });
+  const all = count({ copyShare: 2, lookupShare: 2, sumShare: 2, optionShare: 2, ruleShare: 2, pickShare: 2 });
+  // Each drill draws 2 / (7.8 + 12) ≈ 10.1 % of 600 documents ≈ 61 (the default tasks weigh 7.8 together).
   for (const [name, n] of Object.entries(all)) assert.ok(n > 40 && n < 95, `${name}: ${n}`);
 });
 

@@ -19,7 +19,7 @@ export const COMMONSENSE_RULES: readonly { property: string; things: readonly st
 export const OPTION_LETTERS = ['A', 'B', 'C', 'D'];
 
 /** One multiple-choice question; the answer states the rule first, then the letter. */
-function question(rng: Rng): QA {
+export function commonsenseQuestion(rng: Rng): QA {
   const rule = COMMONSENSE_RULES[int(rng, 0, COMMONSENSE_RULES.length - 1)]!;
   const right = rule.things[int(rng, 0, rule.things.length - 1)]!;
   const wrongRules = sample(rng, COMMONSENSE_RULES.filter((r) => r !== rule), 3);
@@ -36,8 +36,8 @@ export const commonsenseTask: Task = {
   shotCounts: [0, 1, 2, 4, 8],
   examples(seed: number, n: number, opts: ExampleOptions = {}): Example[] {
     return fewShotExamples(this, seed, n, opts.shots ?? 4, (rng, shots) => ({
-      worked: Array.from({ length: shots }, () => question(rng)),
-      question: question(rng),
+      worked: Array.from({ length: shots }, () => commonsenseQuestion(rng)),
+      question: commonsenseQuestion(rng),
       maxNewTokens: 40,
     }));
   },
