@@ -58,7 +58,7 @@ export function loadState(dir: string, params: Params, opt: AdamW): RunMeta {
       if (!v) throw new Error(`${dir}: saved tensor ${n} does not exist in this model`);
       const size = v.size;
       if (at + size > all.length) throw new Error(`${dir}: ${TENSORS} is shorter than its meta says`);
-      v.assign(tf.tensor(all.subarray(at, at + size), v.shape));
+      tf.tidy(() => v.assign(tf.tensor(all.subarray(at, at + size), v.shape)));
       at += size;
     }
   }

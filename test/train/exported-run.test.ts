@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RUN_FILE } from '../../scripts/train-tiny/exported-run.js';
-import { train } from '../../scripts/train-tiny/train.js';
+import * as tf from '@tensorflow/tfjs';
+import { AdamW } from '../../scripts/train-tiny/adamw.js';
+import { loadExportedRun, RUN_FILE } from '../../scripts/train-tiny/exported-run.js';
+import { initParams } from '../../scripts/train-tiny/tf-model.js';
+import { loadState } from '../../scripts/train-tiny/train-state.js';
+import { configOf, train } from '../../scripts/train-tiny/train.js';
 import { tinyTraining } from '../helpers/tiny-training.js';
 
 const { root, tiny } = tinyTraining('exported-run');
@@ -42,4 +46,16 @@ test('continuing from a model refuses one without a run record, another configur
   rmSync(join(exportDir, RUN_FILE));
   await assert.rejects(train(tiny({ dir: join(root, 'r4'), fromModel: exportDir })), /has no training-run\.json/);
   assert.ok(!existsSync(join(root, 'r4', 'state.json')));
+});
+
+test('loading a saved state or an exported run leaves no tensor behind', async () => {
+  const o = tiny({ seq: 1152, batch: 1, steps: 1, dir: join(root, 'loads'), exportDir: join(root, 'loads-model'), evalN: 1 });
+  await train(o);
+  const params = initParams(configOf(o), 1);
+  const opt = new AdamW(params);
+  const before = tf.memory().numTensors;
+  loadState(o.dir, params, opt);
+  loadExportedRun(o.exportDir, params, configOf(o));
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([...params.values(), ...opt.m.values(), ...opt.v.values()]);
 });
