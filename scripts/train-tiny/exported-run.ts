@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { readHfCheckpoint } from '../../src/formats/hf-checkpoint.js';
 import { isLinear, type Params } from './tf-model.js';
 import type { RunMeta } from './train-state.js';
-import type { TinyConfig } from './tiny-config.js';
+import { sameConfig, type TinyConfig } from './tiny-config.js';
 
 export const RUN_FILE = 'training-run.json';
 
@@ -24,7 +24,7 @@ export function loadExportedRun(dir: string, params: Params, config: TinyConfig)
   const path = join(dir, RUN_FILE);
   if (!existsSync(path)) throw new Error(`${dir} has no ${RUN_FILE}: it was not exported by this trainer's run`);
   const meta = JSON.parse(readFileSync(path, 'utf8')) as RunMeta;
-  if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${dir} was trained with another configuration than this run's`);
+  if (!sameConfig(meta.config, config)) throw new Error(`${dir} was trained with another configuration than this run's`);
   const { tensors } = readHfCheckpoint(dir);
   for (const [name, p] of params) {
     const t = tensors.get(name);

@@ -6,7 +6,7 @@ import { exportModel } from './export-model.js';
 import { heldOutAccuracy } from './held-out.js';
 import { modelCard } from './model-card.js';
 import { forward, initParams, loss, ropeTables, type Params } from './tf-model.js';
-import type { TinyConfig } from './tiny-config.js';
+import { sameConfig, type TinyConfig } from './tiny-config.js';
 import { trainingBatch } from './training-data.js';
 import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
 import { growInto } from './grow.js';
@@ -100,7 +100,7 @@ export async function train(o: TrainOptions): Promise<{ params: Params; meta: Ru
     o.log(`continuing ${o.fromModel} at step ${meta.step} (AdamW moments start afresh)`);
   } else if (hasState(o.dir)) {
     meta = loadState(o.dir, params, opt);
-    if (JSON.stringify(meta.config) !== JSON.stringify(config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
+    if (!sameConfig(meta.config, config)) throw new Error(`${o.dir} holds a run of another configuration; use another --dir`);
     // A resumed run may change its options (a longer schedule, another mix): the card lists each phase.
     // Evaluating a saved state trains nothing, so it starts no phase.
     if (!o.exportOnly) {
