@@ -23,6 +23,14 @@ export const shareKey = (name: DrillName): keyof DrillShares => `${name}Share`;
 export const drillShares = (share: (name: DrillName) => number): DrillShares =>
   Object.fromEntries(DRILL_NAMES.map((name) => [shareKey(name), share(name)])) as DrillShares;
 
+/** Curricula inside the drills: shorter key lists for the lookup drill, short answer lines for the option drill. */
+export interface DrillOptions {
+  /** Key lines per lookup document: 2 to this many (0 = up to 900 characters). */
+  lookupMaxLines: number;
+  /** Probability that an option-drill answer line is the short `word:` form instead of the task's line. */
+  optionShortShare: number;
+}
+
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** `Copy: <random words>` → the same words: copying from the prompt. */
@@ -36,7 +44,7 @@ function copy(rng: Rng): Piece[] {
  * with up to eight graded answers per document instead of one. `maxLines` > 0 keeps the lists short (2 to maxLines
  * lines, a curriculum: with few keys a partial match already finds the line); 0 fills up to 900 characters.
  */
-function lookup(rng: Rng, T: number, maxLines: number): Piece[] {
+function lookup(rng: Rng, T: number, { lookupMaxLines: maxLines }: DrillOptions): Piece[] {
   const lines = new Map<string, string>();
   const target = maxLines > 0 ? 16 * int(rng, 2, Math.max(2, maxLines)) : int(rng, 48, Math.max(48, Math.min(900, T - 250)));
   for (let chars = 0; chars < target; ) {
@@ -84,14 +92,19 @@ function needle(rng: Rng): Piece[] {
 /**
  * One commonsense option list, then several of the task's answer lines with the word and its property given: only the
  * letter is graded, so the whole signal is finding an option's word and copying the letter in front of it.
+ * With probability `optionShortShare` a line is the short form `word:` (a curriculum: with the word just before the
+ * letter, the lookup is learned; across the property phrase of the task's line, it is not).
  */
-function option(rng: Rng): Piece[] {
+function option(rng: Rng, _T: number, { optionShortShare }: DrillOptions): Piece[] {
   const rules = sample(rng, COMMONSENSE_RULES, 4);
   const things = rules.map((r) => choice(rng, r.things));
   const pieces: Piece[] = [[`Options: ${things.map((t, k) => `${OPTION_LETTERS[k]}) ${t}`).join(' ')}\n`, 0]];
   // Each option is asked at most once: a repeated line could be answered by copying the earlier one.
-  for (const k of shuffled(rng, [0, 1, 2, 3]).slice(0, int(rng, 2, 4)))
-    pieces.push([`${things[k]} ${rules[k]!.property}. Answer:`, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
+  for (const k of shuffled(rng, [0, 1, 2, 3]).slice(0, int(rng, 2, 4))) {
+    // A share of 0 draws nothing, so runs from before the option reproduce exactly.
+    const short = optionShortShare > 0 && rng.next() < optionShortShare;
+    pieces.push([short ? `${things[k]}:` : `${things[k]} ${rules[k]!.property}. Answer:`, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
+  }
   return pieces;
 }
 
@@ -123,8 +136,8 @@ function pick(rng: Rng): Piece[] {
   }).flat();
 }
 
-const DRILLS: Record<DrillName, (rng: Rng, T: number, lookupMaxLines: number) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
+const DRILLS: Record<DrillName, (rng: Rng, T: number, o: DrillOptions) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
 
-export function drill(name: DrillName, rng: Rng, T: number, lookupMaxLines = 0): Piece[] {
-  return DRILLS[name](rng, T, lookupMaxLines);
+export function drill(name: DrillName, rng: Rng, T: number, o: Partial<DrillOptions> = {}): Piece[] {
+  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0 });
 }

@@ -29,6 +29,8 @@ export interface TrainOptions extends DrillShares {
   scheduleFrom: number;
   seed: number;
   lookupMaxLines: number;
+  /** Probability of the short `word:` answer line in the option drill (a curriculum; 0 = always the task's line). */
+  optionShortShare: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
   /** Task reweighting (`code=3,safety=2`; '' = the default mix): see taskMix in training-data.ts. */

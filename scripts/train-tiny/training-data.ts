@@ -31,6 +31,8 @@ const BLOCK = 256;
 export interface DataOptions extends Partial<DrillShares> {
   /** Key lines per lookup drill document: 2 to this many (0 = up to 900 characters). */
   lookupMaxLines?: number;
+  /** Probability of the short `word:` answer line in the option drill (see drills.ts). */
+  optionShortShare?: number;
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
   shotAnswerWeight?: number;
   /** Task reweighting, a `taskMix` spec ('' or absent = the default MIX). */
@@ -56,7 +58,7 @@ export function trainingDocument(runSeed: number, step: number, row: number, k: 
   if (r >= total) {
     r -= total;
     const name = DRILL_NAMES.find((n) => (r -= share(n)) < 0) ?? [...DRILL_NAMES].reverse().find((n) => share(n) > 0)!;
-    return document(drill(name, rng, T, data.lookupMaxLines ?? 0));
+    return document(drill(name, rng, T, data));
   }
   const task: Task = syntheticSuite.find((t) => (r -= mix[t.name] ?? 1) < 0) ?? [...syntheticSuite].reverse().find((t) => (mix[t.name] ?? 1) > 0)!;
   const shots = task.shotCounts[Math.floor(rng.next() * task.shotCounts.length)]!;

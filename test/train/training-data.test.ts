@@ -111,7 +111,7 @@ test('drills: lookup answers are the values of their keys, sum results are the a
       for (const [t, w] of sum) assert.equal(w, /^(-?\d+\.| -?\d+|\n)$/.test(t) ? 1 : 0, JSON.stringify(t));
 
       // Short lists: 2 to 6 key lines, answers still the values of their keys.
-      const short = drill('lookup', rng, T, 6).map(([t]) => t).join('');
+      const short = drill('lookup', rng, T, { lookupMaxLines: 6 }).map(([t]) => t).join('');
       const shortLines = [...short.matchAll(/^key (\d{3}) = (\d{4})\.$/gm)];
       assert.ok(shortLines.length >= 2 && shortLines.length <= 6, `${shortLines.length} lines`);
       for (const m of short.matchAll(/Q: What is key (\d{3})\?\nA: (\d{4})\n/g)) assert.ok(shortLines.some((l) => l[1] === m[1] && l[2] === m[2]));
@@ -157,6 +157,20 @@ test('option drill: each graded letter stands before its word in the option list
       topics.push(topic);
     }
     assert.ok(topics.length >= 4 && new Set(topics).size === topics.length && topics.some((t) => !forbidden.has(t)));
+  }
+});
+
+test('option drill with short lines: each line is `word:` at share 1 and the task line at 0, the letter still the one in front of the word', () => {
+  for (let i = 0; i < 20; i++) {
+    for (const [share, form] of [[1, /^(\w+):$/], [0, /^(\w+) (?:can|is|gives) \w+\. Answer:$/]] as const) {
+      const [[list], ...lines] = drill('option', exampleRng('drill-test', 11, i), 1152, { optionShortShare: share });
+      const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+      for (let k = 0; k < lines.length; k += 2) {
+        const word = form.exec(lines[k]![0])?.[1];
+        assert.ok(word && letterOf.has(word), lines[k]![0]);
+        assert.deepEqual(lines[k + 1], [` ${letterOf.get(word)}\n`, 1]);
+      }
+    }
   }
 });
 
