@@ -48,20 +48,21 @@ const DRILL_HELP: Record<DrillName, [share: string, what: string]> = {
 for (const name of DRILL_NAMES) program.option(`--${name}-share <x>`, `weight of the ${DRILL_HELP[name][1]} in the data mix`, DRILL_HELP[name][0]);
 program.parse();
 const o = program.opts<Record<string, string | undefined>>();
+/** The command-line flag of an option key (`lookupMaxLines` → `--lookup-max-lines`), for error messages. */
+const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
 const int = (k: string) => {
   const v = Number(o[k]);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${k}: expected a non-negative integer, got ${o[k]}`);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${flag(k)}: expected a non-negative integer, got ${o[k]}`);
   return v;
 };
 const share = (k: string) => {
   const v = Number(o[k]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: expected a non-negative number, got ${o[k]}`);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${flag(k)}: expected a non-negative number, got ${o[k]}`);
   return v;
 };
-
 const probability = (k: string) => {
   const v = share(k);
-  if (v > 1) throw new Error(`--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}: expected a probability (0 to 1), got ${o[k]}`);
+  if (v > 1) throw new Error(`${flag(k)}: expected a probability (0 to 1), got ${o[k]}`);
   return v;
 };
 

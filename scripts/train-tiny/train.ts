@@ -11,10 +11,10 @@ import { trainingBatch } from './training-data.js';
 import { hasState, loadState, savedConfig, saveState, type RunMeta } from './train-state.js';
 import { growInto } from './grow.js';
 import { loadExportedRun, writeRunRecord } from './exported-run.js';
-import type { DrillShares } from './drills.js';
+import type { DrillOptions, DrillShares } from './drills.js';
 
-/** A run's options; the drills' shares (drills.ts) weigh beside the tasks' (see --mix in scripts/train-tiny.ts). */
-export interface TrainOptions extends DrillShares {
+/** A run's options; the drills' shares and curricula (drills.ts) beside the tasks' weights (see --mix in scripts/train-tiny.ts). */
+export interface TrainOptions extends DrillShares, DrillOptions {
   dim: number;
   hidden: number;
   layers: number;
@@ -28,9 +28,6 @@ export interface TrainOptions extends DrillShares {
   /** The step where the warm-up and cosine schedule start (a warm restart of a resumed run); 0 = the run's start. */
   scheduleFrom: number;
   seed: number;
-  lookupMaxLines: number;
-  /** Probability of the short `word:` answer line in the option drill (a curriculum; 0 = always the task's line). */
-  optionShortShare: number;
   /** Loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3, the answer 1). */
   shotAnswerWeight: number;
   /** Task reweighting (`code=3,safety=2`; '' = the default mix): see taskMix in training-data.ts. */

@@ -2,7 +2,7 @@ import { exampleRng } from '../../src/eval/tasks/pick.js';
 import { syntheticSuite } from '../../src/eval/tasks/registry.js';
 import { promptOf, TRAINING_SEED_BASE, type Segment, type Task } from '../../src/eval/tasks/task.js';
 import { BOS, encodeChars, EOS } from './char-vocab.js';
-import { drill, DRILL_NAMES, shareKey, type DrillName, type DrillShares, type Piece } from './drills.js';
+import { drill, DRILL_NAMES, shareKey, type DrillName, type DrillOptions, type DrillShares, type Piece } from './drills.js';
 import type { AttentionBlock, Batch } from './tf-model.js';
 
 /** Relative share of documents per task (arithmetic and code need the most practice). */
@@ -28,11 +28,7 @@ const MAX_DOCS_PER_ROW = 64;
 const BLOCK = 256;
 
 /** How the mix is drawn: the weight of each drill beside the task weights (an absent drill weighs 0). */
-export interface DataOptions extends Partial<DrillShares> {
-  /** Key lines per lookup drill document: 2 to this many (0 = up to 900 characters). */
-  lookupMaxLines?: number;
-  /** Probability of the short `word:` answer line in the option drill (see drills.ts). */
-  optionShortShare?: number;
+export interface DataOptions extends Partial<DrillShares>, Partial<DrillOptions> {
   /** Loss weight of the worked answers in a few-shot prompt (default PROMPT_WEIGHT, like the rest of the prompt). */
   shotAnswerWeight?: number;
   /** Task reweighting, a `taskMix` spec ('' or absent = the default MIX). */
