@@ -29,6 +29,8 @@ export interface DrillOptions {
   lookupMaxLines: number;
   /** Probability that an option-drill answer line is the short `word:` form instead of the task's line. */
   optionShortShare: number;
+  /** A short line keeps 0 to this many of the property's words (`word can:`): the distance from word to letter grows. */
+  optionShortWords: number;
 }
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -93,9 +95,10 @@ function needle(rng: Rng): Piece[] {
  * One commonsense option list, then several of the task's answer lines with the word and its property given: only the
  * letter is graded, so the whole signal is finding an option's word and copying the letter in front of it.
  * With probability `optionShortShare` a line is the short form `word:` (a curriculum: with the word just before the
- * letter, the lookup is learned; across the property phrase of the task's line, it is not).
+ * letter, the lookup is learned; across the property phrase of the task's line, it is not). `optionShortWords` > 0
+ * keeps 0 to that many of the property's words in a short line, so the word is carried across a growing distance.
  */
-function option(rng: Rng, _T: number, { optionShortShare }: DrillOptions): Piece[] {
+function option(rng: Rng, _T: number, { optionShortShare, optionShortWords }: DrillOptions): Piece[] {
   const rules = sample(rng, COMMONSENSE_RULES, 4);
   const things = rules.map((r) => choice(rng, r.things));
   const pieces: Piece[] = [[`Options: ${things.map((t, k) => `${OPTION_LETTERS[k]}) ${t}`).join(' ')}\n`, 0]];
@@ -103,7 +106,9 @@ function option(rng: Rng, _T: number, { optionShortShare }: DrillOptions): Piece
   for (const k of shuffled(rng, [0, 1, 2, 3]).slice(0, int(rng, 2, 4))) {
     // A share of 0 draws nothing, so runs from before the option reproduce exactly.
     const short = optionShortShare > 0 && rng.next() < optionShortShare;
-    pieces.push([short ? `${things[k]}:` : `${things[k]} ${rules[k]!.property}. Answer:`, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
+    const kept = short && optionShortWords > 0 ? rules[k]!.property.split(' ').slice(0, int(rng, 0, optionShortWords)) : [];
+    const line = short ? `${[things[k], ...kept].join(' ')}:` : `${things[k]} ${rules[k]!.property}. Answer:`;
+    pieces.push([line, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
   }
   return pieces;
 }
@@ -139,5 +144,5 @@ function pick(rng: Rng): Piece[] {
 const DRILLS: Record<DrillName, (rng: Rng, T: number, o: DrillOptions) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
 
 export function drill(name: DrillName, rng: Rng, T: number, o: Partial<DrillOptions> = {}): Piece[] {
-  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0 });
+  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0, optionShortWords: o.optionShortWords ?? 0 });
 }

@@ -174,6 +174,23 @@ test('option drill with short lines: each line is `word:` at share 1 and the tas
   }
 });
 
+test('option drill with short lines of up to n property words: `word`, `word can`, `word can fly`, each with a colon, all three drawn', () => {
+  const seen = new Set<number>();
+  for (let i = 0; i < 30; i++) {
+    const [[list], ...lines] = drill('option', exampleRng('drill-test', 12, i), 1152, { optionShortShare: 1, optionShortWords: 2 });
+    const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+    for (let k = 0; k < lines.length; k += 2) {
+      const [word, ...kept] = lines[k]![0].slice(0, -1).split(' ');
+      const rule = COMMONSENSE_RULES.find((r) => r.things.includes(word!))!;
+      assert.ok(lines[k]![0].endsWith(':') && letterOf.has(word!), lines[k]![0]);
+      assert.deepEqual(kept, rule.property.split(' ').slice(0, kept.length));
+      assert.deepEqual(lines[k + 1], [` ${letterOf.get(word!)}\n`, 1]);
+      seen.add(kept.length);
+    }
+  }
+  assert.deepEqual([...seen].sort(), [0, 1, 2]);
+});
+
 test('pick drill: each graded letter is the one in front of the option that has the asked property', () => {
   const propertyOf = new Map(COMMONSENSE_RULES.flatMap((r) => r.things.map((t) => [t, r.property] as const)));
   for (let i = 0; i < 40; i++) {
