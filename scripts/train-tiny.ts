@@ -24,6 +24,7 @@ const program = new Command('train-tiny')
   .option('--seed <n>', 'run seed (initialisation and data)', '1')
   .option('--lookup-max-lines <n>', 'key lines per lookup drill document: 2 to n (0 = up to 900 characters)', '0')
   .option('--option-short-share <p>', "probability that an option-drill answer line is the short form 'word:' (a curriculum for the letter lookup)", '0')
+  .option('--option-task-share <p>', "probability that an option-drill document is in the commonsense task's Q/A form (the letter read from the last of several lists)", '0')
   .option('--option-short-words <n>', "a short line keeps 0 to n of the property's words ('word can:'), so the word travels further to the letter", '0')
   .option('--shot-answer-weight <x>', 'loss weight of the worked answers inside few-shot prompts (the rest of a prompt weighs 0.3)', '1')
   .option('--mix <spec>', 'reweight tasks in the data mix, e.g. code=3,safety=2 (unlisted tasks: knowledge, commonsense, safety 1; arithmetic, code 1.6; retrieval, long-generation 0.8)', 'code=3,commonsense=2,safety=2,retrieval=2,knowledge=0.5,arithmetic=1.2,long-generation=0.5')
@@ -86,6 +87,7 @@ await train({
   lookupMaxLines: int('lookupMaxLines'),
   optionShortShare: probability('optionShortShare'),
   optionShortWords: int('optionShortWords'),
+  optionTaskShare: probability('optionTaskShare'),
   shotAnswerWeight: share('shotAnswerWeight'),
   mix: o.mix!,
   growFrom: o.growFrom,

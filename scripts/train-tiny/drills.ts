@@ -31,6 +31,8 @@ export interface DrillOptions {
   optionShortShare: number;
   /** A short line keeps 0 to this many of the property's words (`word can:`): the distance from word to letter grows. */
   optionShortWords: number;
+  /** Probability that an option-drill document is in the commonsense task's Q/A form (several lists, the last one asked). */
+  optionTaskShare: number;
 }
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -92,25 +94,43 @@ function needle(rng: Rng): Piece[] {
 }
 
 /**
- * One commonsense option list, then several of the task's answer lines with the word and its property given: only the
- * letter is graded, so the whole signal is finding an option's word and copying the letter in front of it.
- * With probability `optionShortShare` a line is the short form `word:` (a curriculum: with the word just before the
- * letter, the lookup is learned; across the property phrase of the task's line, it is not). `optionShortWords` > 0
- * keeps 0 to that many of the property's words in a short line, so the word is carried across a growing distance.
+ * The answer line for `thing`, whose letter follows: the task's `thing property. Answer:`, or with probability
+ * `optionShortShare` the short form `thing:` (a curriculum: with the word just before the letter, the lookup is learned;
+ * across the property phrase of the task's line, it is not). `optionShortWords` > 0 keeps 0 to that many of the
+ * property's words in a short line, so the word is carried across a growing distance.
  */
-function option(rng: Rng, _T: number, { optionShortShare, optionShortWords }: DrillOptions): Piece[] {
+function answerLine(rng: Rng, thing: string, property: string, { optionShortShare, optionShortWords }: DrillOptions): string {
+  // A share of 0 draws nothing, so runs from before the option reproduce exactly.
+  const short = optionShortShare > 0 && rng.next() < optionShortShare;
+  if (!short) return `${thing} ${property}. Answer:`;
+  const kept = optionShortWords > 0 ? property.split(' ').slice(0, int(rng, 0, optionShortWords)) : [];
+  return `${[thing, ...kept].join(' ')}:`;
+}
+
+/**
+ * One commonsense option list, then several answer lines (`answerLine`) with the word given: only the letter is
+ * graded, so the whole signal is finding an option's word and copying the letter in front of it.
+ * With probability `optionTaskShare` the document is in the task's own form instead: two to five of its questions, each
+ * with its answer line given and its letter graded, so the letter is read from the last of several lists.
+ */
+function option(rng: Rng, _T: number, o: DrillOptions): Piece[] {
+  if (o.optionTaskShare > 0 && rng.next() < o.optionTaskShare) return taskFormOption(rng, o);
   const rules = sample(rng, COMMONSENSE_RULES, 4);
   const things = rules.map((r) => choice(rng, r.things));
   const pieces: Piece[] = [[`Options: ${things.map((t, k) => `${OPTION_LETTERS[k]}) ${t}`).join(' ')}\n`, 0]];
   // Each option is asked at most once: a repeated line could be answered by copying the earlier one.
   for (const k of shuffled(rng, [0, 1, 2, 3]).slice(0, int(rng, 2, 4))) {
-    // A share of 0 draws nothing, so runs from before the option reproduce exactly.
-    const short = optionShortShare > 0 && rng.next() < optionShortShare;
-    const kept = short && optionShortWords > 0 ? rules[k]!.property.split(' ').slice(0, int(rng, 0, optionShortWords)) : [];
-    const line = short ? `${[things[k], ...kept].join(' ')}:` : `${things[k]} ${rules[k]!.property}. Answer:`;
-    pieces.push([line, 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
+    pieces.push([answerLine(rng, things[k]!, rules[k]!.property, o), 0], [` ${OPTION_LETTERS[k]}\n`, 1]);
   }
   return pieces;
+}
+
+function taskFormOption(rng: Rng, o: DrillOptions): Piece[] {
+  return Array.from({ length: int(rng, 2, 5) }, () => {
+    const { q, a } = commonsenseQuestion(rng);
+    const [, thing, property, letter] = /^(\w+) (.+)\. Answer: ([A-D])$/.exec(a)!;
+    return [[`Q: ${q}\nA: ${answerLine(rng, thing!, property!, o)}`, 0], [` ${letter}\n\n`, 1]] as Piece[];
+  }).flat();
 }
 
 /**
@@ -144,5 +164,5 @@ function pick(rng: Rng): Piece[] {
 const DRILLS: Record<DrillName, (rng: Rng, T: number, o: DrillOptions) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
 
 export function drill(name: DrillName, rng: Rng, T: number, o: Partial<DrillOptions> = {}): Piece[] {
-  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0, optionShortWords: o.optionShortWords ?? 0 });
+  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0, optionShortWords: o.optionShortWords ?? 0, optionTaskShare: o.optionTaskShare ?? 0 });
 }

@@ -50,7 +50,7 @@ Training-only drills (\`scripts/train-tiny/drills.ts\`; weights beside the tasks
 mechanisms the answers need: copying (\`Copy: <random words>\` → the same words; ${o.copyShare ?? 0}), key-value lookup
 (retrieval's key lines${Number(o.lookupMaxLines ?? 0) > 0 ? `, 2 to ${o.lookupMaxLines} of them` : ''}, then up to eight of its questions; ${o.lookupShare ?? 0}), chained arithmetic
 (\`Sum: 47+8=55. 55*2=110.\`; ${o.sumShare ?? 0}), short retrieval (the retrieval task at 64–256 characters; ${o.needleShare ?? 0}),
-option letters (a commonsense option list, then answer lines with the word given and only the letter graded${Number(o.optionShortShare ?? 0) > 0 ? `, a share ${o.optionShortShare} of them in the short form \`word:\`${Number(o.optionShortWords ?? 0) > 0 ? ` with 0 to ${o.optionShortWords} of the property's words` : ''}` : ''}; ${o.optionShare ?? 0}),
+option letters (a commonsense option list, then answer lines with the word given and only the letter graded${Number(o.optionShortShare ?? 0) > 0 ? `, a share ${o.optionShortShare} of them in the short form \`word:\`${Number(o.optionShortWords ?? 0) > 0 ? ` with 0 to ${o.optionShortWords} of the property's words` : ''}` : ''}${Number(o.optionTaskShare ?? 0) > 0 ? `, a share ${o.optionTaskShare} of the documents in the task's Q/A form` : ''}; ${o.optionShare ?? 0}),
 rule checks (a safety rule list, then a graded question on each of four to eight topics; ${o.ruleShare ?? 0})
 and option picks (commonsense questions answered by the letter alone, right after the options; ${o.pickShare ?? 0}).
 Loss: next-character cross-entropy, answer characters weight 1, the worked answers of few-shot prompts ${o.shotAnswerWeight ?? 0.3},

@@ -191,6 +191,21 @@ test('option drill with short lines of up to n property words: `word`, `word can
   assert.deepEqual([...seen].sort(), [0, 1, 2]);
 });
 
+test("option drill in the task's form: Q/A blocks, each letter the one in front of its answer word in its own (last) list", () => {
+  for (let i = 0; i < 30; i++) {
+    const pieces = drill('option', exampleRng('drill-test', 13, i), 1152, { optionTaskShare: 1 });
+    assert.ok(pieces.length >= 4 && pieces.length <= 10 && pieces.length % 2 === 0);
+    for (let k = 0; k < pieces.length; k += 2) {
+      const [[q, qw], [a, aw]] = [pieces[k]!, pieces[k + 1]!];
+      const [, property, list, word, said] = /^Q: Which one ([\w ]+)\? (.+)\nA: (\w+) ([\w ]+)\. Answer:$/.exec(q) ?? [];
+      assert.ok(list && property === said, q);
+      const letterOf = new Map([...list.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+      assert.ok(COMMONSENSE_RULES.find((r) => r.property === property)!.things.includes(word!), q);
+      assert.deepEqual([qw, aw, a], [0, 1, ` ${letterOf.get(word!)}\n\n`]);
+    }
+  }
+});
+
 test('pick drill: each graded letter is the one in front of the option that has the asked property', () => {
   const propertyOf = new Map(COMMONSENSE_RULES.flatMap((r) => r.things.map((t) => [t, r.property] as const)));
   for (let i = 0; i < 40; i++) {
