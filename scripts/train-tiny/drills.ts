@@ -34,6 +34,8 @@ export interface DrillOptions {
   /** Probability that an option-drill document is in the commonsense task's Q/A form (several lists, the last one asked). */
   optionTaskShare: number;
 }
+/** Every curriculum off: the drills as they were before any of them existed. */
+export const NO_CURRICULA: DrillOptions = { lookupMaxLines: 0, optionShortShare: 0, optionShortWords: 0, optionTaskShare: 0 };
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -164,5 +166,5 @@ function pick(rng: Rng): Piece[] {
 const DRILLS: Record<DrillName, (rng: Rng, T: number, o: DrillOptions) => Piece[]> = { copy, lookup, sum, needle, option, rule, pick };
 
 export function drill(name: DrillName, rng: Rng, T: number, o: Partial<DrillOptions> = {}): Piece[] {
-  return DRILLS[name](rng, T, { lookupMaxLines: o.lookupMaxLines ?? 0, optionShortShare: o.optionShortShare ?? 0, optionShortWords: o.optionShortWords ?? 0, optionTaskShare: o.optionTaskShare ?? 0 });
+  return DRILLS[name](rng, T, { ...NO_CURRICULA, ...o });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { drillShares } from '../../scripts/train-tiny/drills.js';
+import { drillShares, NO_CURRICULA } from '../../scripts/train-tiny/drills.js';
 import { useWasmBackend, type TrainOptions } from '../../scripts/train-tiny/train.js';
 
 /**
@@ -18,7 +18,7 @@ export function tinyTraining(name: string): { root: string; tiny: (over: Partial
   const tiny = (over: Partial<TrainOptions>): TrainOptions => ({
     dim: 32, hidden: 64, layers: 2, heads: 4, kvHeads: 2, seq: 96, batch: 2, steps: 16, lr: 1e-2, warmup: 2, scheduleFrom: 0, seed: 3,
     ...drillShares(() => 1),
-    lookupMaxLines: 0, optionShortShare: 0, optionShortWords: 0, optionTaskShare: 0, shotAnswerWeight: 1, mix: '',
+    ...NO_CURRICULA, shotAnswerWeight: 1, mix: '',
     dir: join(root, 'run'), exportDir: '', checkpointEvery: 100, evalEvery: 0, evalN: 0, stopAfter: 0, log: () => {},
     ...over,
   });
