@@ -1,6 +1,5 @@
 import type { Rng } from '../../src/generate/rng.js';
-import { COMMONSENSE_RULES, commonsenseQuestion, OPTION_LETTERS } from '../../src/eval/tasks/commonsense.js';
-import { afterAnswerMark } from '../../src/eval/tasks/few-shot.js';
+import { COMMONSENSE_RULES, commonsenseReason, drawCommonsense, OPTION_LETTERS } from '../../src/eval/tasks/commonsense.js';
 import { choice, digits, int, sample, shuffled } from '../../src/eval/tasks/pick.js';
 import { retrievalTask } from '../../src/eval/tasks/retrieval.js';
 import { SAFETY_TOPICS, safetyTurn } from '../../src/eval/tasks/safety.js';
@@ -104,7 +103,7 @@ function needle(rng: Rng): Piece[] {
 function answerLine(rng: Rng, thing: string, property: string, { optionShortShare, optionShortWords }: DrillOptions): string {
   // A share of 0 draws nothing, so runs from before the option reproduce exactly.
   const short = optionShortShare > 0 && rng.next() < optionShortShare;
-  if (!short) return `${thing} ${property}. Answer:`;
+  if (!short) return commonsenseReason(thing, property);
   const kept = optionShortWords > 0 ? property.split(' ').slice(0, int(rng, 0, optionShortWords)) : [];
   return `${[thing, ...kept].join(' ')}:`;
 }
@@ -129,9 +128,8 @@ function option(rng: Rng, _T: number, o: DrillOptions): Piece[] {
 
 function taskFormOption(rng: Rng, o: DrillOptions): Piece[] {
   return Array.from({ length: int(rng, 2, 5) }, () => {
-    const { q, a } = commonsenseQuestion(rng);
-    const [, thing, property, letter] = /^(\w+) (.+)\. Answer: ([A-D])$/.exec(a)!;
-    return [[`Q: ${q}\nA: ${answerLine(rng, thing!, property!, o)}`, 0], [` ${letter}\n\n`, 1]] as Piece[];
+    const { q, property, right, letter } = drawCommonsense(rng);
+    return [[`Q: ${q}\nA: ${answerLine(rng, right, property, o)}`, 0], [` ${letter}\n\n`, 1]] as Piece[];
   }).flat();
 }
 
@@ -158,8 +156,8 @@ function rule(rng: Rng): Piece[] {
  */
 function pick(rng: Rng): Piece[] {
   return Array.from({ length: int(rng, 2, 5) }, () => {
-    const { q, a } = commonsenseQuestion(rng);
-    return [[`${q}\nAnswer:`, 0], [` ${afterAnswerMark(a)}\n\n`, 1]] as Piece[];
+    const { q, letter } = drawCommonsense(rng);
+    return [[`${q}\nAnswer:`, 0], [` ${letter}\n\n`, 1]] as Piece[];
   }).flat();
 }
 

@@ -18,15 +18,30 @@ export const COMMONSENSE_RULES: readonly { property: string; things: readonly st
 
 export const OPTION_LETTERS = ['A', 'B', 'C', 'D'];
 
-/** One multiple-choice question; the answer states the rule first, then the letter. */
-export function commonsenseQuestion(rng: Rng): QA {
+/** One multiple-choice question: the asked property, the right thing and its letter among the listed options. */
+export interface CommonsenseDraw {
+  q: string;
+  property: string;
+  right: string;
+  letter: string;
+}
+
+export function drawCommonsense(rng: Rng): CommonsenseDraw {
   const rule = COMMONSENSE_RULES[int(rng, 0, COMMONSENSE_RULES.length - 1)]!;
   const right = rule.things[int(rng, 0, rule.things.length - 1)]!;
   const wrongRules = sample(rng, COMMONSENSE_RULES.filter((r) => r !== rule), 3);
   const options = shuffled(rng, [right, ...wrongRules.map((r) => r.things[int(rng, 0, r.things.length - 1)]!)]);
-  const letter = OPTION_LETTERS[options.indexOf(right)]!;
   const listed = options.map((o, k) => `${OPTION_LETTERS[k]}) ${o}`).join(' ');
-  return { q: `Which one ${rule.property}? ${listed}`, a: `${right} ${rule.property}. Answer: ${letter}` };
+  return { q: `Which one ${rule.property}? ${listed}`, property: rule.property, right, letter: OPTION_LETTERS[options.indexOf(right)]! };
+}
+
+/** The answer up to its letter: the rule stated first, for `thing`. */
+export const commonsenseReason = (thing: string, property: string) => `${thing} ${property}. Answer:`;
+
+/** One question and its answer: the rule stated first, then the letter. */
+export function commonsenseQuestion(rng: Rng): QA {
+  const { q, property, right, letter } = drawCommonsense(rng);
+  return { q, a: `${commonsenseReason(right, property)} ${letter}` };
 }
 
 /** Commonsense: multiple choice over a fixed rule base, answered with a reasoning line before the letter. */
