@@ -127,13 +127,16 @@ test('drills: lookup answers are the values of their keys, sum results are the a
     }
 });
 
+/** Each option word of an option list (`A) bird B) fish …`) → its letter. */
+const lettersOf = (list: string) => new Map([...list.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+
 test('option drill: each graded letter stands before its word in the option list, each word asked once; rule drill: a refusal exactly for the forbidden topics, each asked once', () => {
   for (let i = 0; i < 40; i++) {
     const rng = exampleRng('drill-test', 7, i);
     const option = drill('option', rng, 1152);
     const [[list, lw], ...lines] = option;
     assert.equal(lw, 0);
-    const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+    const letterOf = lettersOf(list!);
     assert.equal(letterOf.size, 4, list);
     const asked: string[] = [];
     for (let k = 0; k < lines.length; k += 2) {
@@ -164,7 +167,7 @@ test('option drill with short lines: each line is `word:` at share 1 and the tas
   for (let i = 0; i < 20; i++) {
     for (const [share, form] of [[1, /^(\w+):$/], [0, /^(\w+) (?:can|is|gives) \w+\. Answer:$/]] as const) {
       const [[list], ...lines] = drill('option', exampleRng('drill-test', 11, i), 1152, { optionShortShare: share });
-      const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+      const letterOf = lettersOf(list!);
       for (let k = 0; k < lines.length; k += 2) {
         const word = form.exec(lines[k]![0])?.[1];
         assert.ok(word && letterOf.has(word), lines[k]![0]);
@@ -178,7 +181,7 @@ test('option drill with short lines of up to n property words: `word`, `word can
   const seen = new Set<number>();
   for (let i = 0; i < 30; i++) {
     const [[list], ...lines] = drill('option', exampleRng('drill-test', 12, i), 1152, { optionShortShare: 1, optionShortWords: 2 });
-    const letterOf = new Map([...list!.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+    const letterOf = lettersOf(list!);
     for (let k = 0; k < lines.length; k += 2) {
       const [word, ...kept] = lines[k]![0].slice(0, -1).split(' ');
       const rule = COMMONSENSE_RULES.find((r) => r.things.includes(word!))!;
@@ -199,7 +202,7 @@ test("option drill in the task's form: Q/A blocks, each letter the one in front 
       const [[q, qw], [a, aw]] = [pieces[k]!, pieces[k + 1]!];
       const [, property, list, word, said] = /^Q: Which one ([\w ]+)\? (.+)\nA: (\w+) ([\w ]+)\. Answer:$/.exec(q) ?? [];
       assert.ok(list && property === said, q);
-      const letterOf = new Map([...list.matchAll(/([A-D])\) (\w+)/g)].map((m) => [m[2]!, m[1]!]));
+      const letterOf = lettersOf(list);
       assert.ok(COMMONSENSE_RULES.find((r) => r.property === property)!.things.includes(word!), q);
       assert.deepEqual([qw, aw, a], [0, 1, ` ${letterOf.get(word!)}\n\n`]);
     }
