@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { ensureKernelsBuilt } from '../helpers/wasm-kernels.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const model = fileURLToPath(new URL('../../../shared/models/stories260K/stories260K.gguf', import.meta.url));
+const model = modelPath('stories260K/stories260K.gguf');
 const cli = `import { main } from ${JSON.stringify(fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)))}; await main(process.argv.slice(0, 1).concat(process.argv.slice(1)));`;
 
 function bench(args: string[]) {

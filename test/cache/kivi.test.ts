@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { KVCache } from '../../src/cache/kv-cache.js';
 import { QuantizedHeadCache } from '../../src/cache/quantized-head-cache.js';
 import { Session } from '../../src/generate/session.js';
 import { loadModel } from '../../src/model/load-model.js';
+import { modelPath } from '../helpers/model-files.js';
 
 function rows(T: number, d: number, seed: number, outlierChannel = -1): Float32Array {
   let s = seed;
@@ -99,7 +99,7 @@ test('KIVI: two quantised heads read one after the other each see their own keys
   assert.equal(a!.keys[16], 4);
 });
 
-const dir = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const dir = modelPath('stories260K/');
 
 test('stories260K with an int8 KIVI cache reproduces the full-precision greedy tokens on the reference prompts; int4 stores less', async () => {
   const { model, tokenizer } = await loadModel(dir + 'stories260K.bin', { tokenizerPath: dir + 'tok512.bin' });

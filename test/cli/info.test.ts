@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/info.js';
 import { summarizeCheckpoint } from '../../src/formats/checkpoint-summary.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
 /** Runs `kvtrim info ...` in-process with only this command registered (other commands cannot break it). */
 function run(argv: string[]): Promise<Command> {
@@ -13,7 +13,7 @@ function run(argv: string[]): Promise<Command> {
   return program.parseAsync(argv);
 }
 
-const models = (p: string) => fileURLToPath(new URL(`../../../shared/models/${p}`, import.meta.url));
+const models = (p: string) => modelPath(p);
 
 /** Runs `kvtrim ...args` in-process and returns what it printed, as key → value rows. */
 async function info(...args: string[]): Promise<Map<string, string>> {
@@ -39,7 +39,7 @@ test('summary: parameter count and f32 KV bytes per token, computed naively from
   assert.equal(s.weightBytes, 4 * s.parameters);
 });
 
-test('kvtrim info prints architecture, size, context, heads and KV bytes per token', async () => {
+test('kvtrim info prints architecture, size, context, heads and KV bytes per token', { skip: needsExtraModels }, async () => {
   const gguf = await info('--model', models('stories260K/stories260K.gguf'));
   assert.equal(gguf.get('format'), 'gguf');
   assert.equal(gguf.get('architecture'), 'llama');

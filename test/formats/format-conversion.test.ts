@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import type { Checkpoint } from '../../src/formats/checkpoint.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
@@ -12,8 +11,9 @@ import { writeLlama2cModel } from '../../src/formats/writers/llama2c-writer.js';
 import { logicalModelFromCheckpoint } from '../../src/formats/writers/logical-from-checkpoint.js';
 import { Model } from '../../src/model/model.js';
 import { maxRelError } from '../helpers/reference-forward.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const models = (p: string) => fileURLToPath(new URL(`../../../shared/models/${p}`, import.meta.url));
+const models = (p: string) => modelPath(p);
 const dir = mkdtempSync(join(tmpdir(), 'kvtrim-convert-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -24,7 +24,7 @@ const logits = (ck: Checkpoint) => {
 };
 
 // The strongest check of the rope permutations: a converted model must compute the same function.
-test('real models converted between formats give the same logits (llama2.c ⇄ HF ⇄ GGUF, rope layouts permuted)', () => {
+test('real models converted between formats give the same logits (llama2.c ⇄ HF ⇄ GGUF, rope layouts permuted)', { skip: needsExtraModels }, () => {
   const bin = loadCheckpoint(models('stories260K/stories260K.bin'));
   const ref = logits(bin);
   const logical = logicalModelFromCheckpoint(bin);

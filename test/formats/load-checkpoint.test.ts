@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { FormatError } from '../../src/formats/format-error.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const models = (p: string) => fileURLToPath(new URL(`../../../shared/models/${p}`, import.meta.url));
+const models = (p: string) => modelPath(p);
 const dir = mkdtempSync(join(tmpdir(), 'kvtrim-load-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

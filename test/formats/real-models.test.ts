@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { TENSOR_NAMES } from '../../src/formats/checkpoint.js';
 import { FormatError } from '../../src/formats/format-error.js';
 import { parseGguf } from '../../src/formats/gguf.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import { toFloat32 } from '../../src/kernels/dequant.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const models = (p: string) => fileURLToPath(new URL(`../../../shared/models/${p}`, import.meta.url));
+const models = (p: string) => modelPath(p);
 const floats = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 test('stories260K.bin: llama2.c v0 config and per-layer slices match a naive offset computation', () => {
@@ -54,7 +54,7 @@ test('stories260K.gguf: every tensor bit-identical to stories260K.bin; metadata 
   assert.equal((gg.metadata['tokenizer.ggml.tokens'] as string[]).length, 512);
 });
 
-test('stories260K_q80.bin: llama2.c v2 dequantizes to within 0.0056 of the float32 weights', () => {
+test('stories260K_q80.bin: llama2.c v2 dequantizes to within 0.0056 of the float32 weights', { skip: needsExtraModels }, () => {
   const q = loadCheckpoint(models('stories260K/stories260K_q80.bin'));
   const f = loadCheckpoint(models('stories260K/stories260K.bin'));
   assert.deepEqual(q.config, f.config);
@@ -76,7 +76,7 @@ test('stories260K_q80.bin: llama2.c v2 dequantizes to within 0.0056 of the float
   assert.deepEqual(Buffer.from(q.tensors.get(TENSOR_NAMES.layer(2).ffnNorm)!.data), Buffer.from(f.tensors.get(TENSOR_NAMES.layer(2).ffnNorm)!.data));
 });
 
-test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', () => {
+test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', { skip: needsExtraModels }, () => {
   const ck = loadCheckpoint(models('tinystories-656K'));
   assert.equal(ck.format, 'safetensors');
   const c = ck.config;
@@ -98,7 +98,7 @@ test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', 
   assert.equal(ck.metadata.model_type, 'llama');
 });
 
-test('aidreams260K and zh-poem750K: llama2.c v0 headers', () => {
+test('aidreams260K and zh-poem750K: llama2.c v0 headers', { skip: needsExtraModels }, () => {
   const a = loadCheckpoint(models('aidreams260K/aidreams260K.bin')).config;
   assert.deepEqual([a.dim, a.hiddenDim, a.nLayers, a.nHeads, a.nKvHeads, a.vocabSize, a.maxSeqLen, a.headDim], [64, 172, 4, 4, 4, 512, 128, 16]);
   const p = loadCheckpoint(models('zh-poem750K/poem_model.bin'));

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { modelPath } from './model-files.js';
 import { klDivergence } from '../../src/eval/fidelity.js';
 import { argmax } from '../../src/generate/sampler.js';
 import { Session, type PrefillOptions } from '../../src/generate/session.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 
-/** The real stories260K checkpoint in ../shared/models and its run.c reference outputs. */
-export const storiesDir = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+/** The real stories260K checkpoint (test/fixtures/stories260K) and its run.c reference outputs. */
+export const storiesDir = modelPath('stories260K/');
 
 export interface StoriesCase {
   prompt: string;

@@ -11,9 +11,10 @@ import { splitShots } from '../../src/press/split-shots.js';
 import { FASTGEN_POLICIES, type FastGenPolicy } from '../../src/press/fastgen-profile.js';
 import type { SegmentRange } from '../../src/press/segment-range.js';
 import { loadModel } from '../../src/model/load-model.js';
+import { modelPath } from '../helpers/model-files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DIR = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const DIR = modelPath('stories260K/');
 const MODEL = ['--model', join(DIR, 'stories260K.bin'), '--tokenizer', join(DIR, 'tok512.bin')];
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-heatmap-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { HeatmapData } from '../../src/inspect/heatmap-data.js';
 import { renderHeatmapPage } from '../../src/inspect/heatmap-page.js';
@@ -13,8 +13,9 @@ import { splitShots } from '../../src/press/split-shots.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import type { Press } from '../../src/press/press.js';
 import { launchBrowser } from '../helpers/browser.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const DIR = fileURLToPath(new URL('../../../shared/models/stories260K/', import.meta.url));
+const DIR = modelPath('stories260K/');
 const PROMPT =
   'Once upon a time, there was a little girl named Lily. She loved to play outside.\n\n' +
   'One day, she saw a big red ball in the park. She ran to it and picked it up. It was soft and round.\n\n' +

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { createWasmBackend, type WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { ensureKernelsBuilt } from '../helpers/wasm-kernels.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const dir = new URL('../../../shared/models/stories260K/', import.meta.url);
-const reference = JSON.parse(readFileSync(new URL('reference.json', dir), 'utf8')) as {
+const dir = modelPath('stories260K/');
+const reference = JSON.parse(readFileSync(dir + 'reference.json', 'utf8')) as {
   cases: { prompt_ids: number[]; generated_ids: number[]; first_step_logits: number[] }[];
 };
 
@@ -21,11 +21,11 @@ after(() => backend.dispose());
 for (const file of ['stories260K.gguf', 'stories260K.bin']) {
   test(`stories260K (${file}) on the wasm backend: weights read in place, llama2.c's logits and greedy tokens`, async () => {
     const used = backend.memoryBytes;
-    const { model } = await loadModel(fileURLToPath(new URL(file, dir)), { backend, tokenizerPath: fileURLToPath(new URL('tok512.bin', dir)) });
+    const { model } = await loadModel(dir + file, { backend, tokenizerPath: dir + 'tok512.bin' });
     const wq = model.weights.layers[0]!.wq;
     assert.ok(wq.data.buffer instanceof SharedArrayBuffer, 'weights live in wasm memory');
     // The file was read into wasm memory once; prepare() added no second copy of the weights.
-    assert.ok(backend.memoryBytes - used < readFileSync(new URL(file, dir)).byteLength * 1.1);
+    assert.ok(backend.memoryBytes - used < readFileSync(dir + file).byteLength * 1.1);
     for (const c of reference.cases.slice(0, 2)) {
       const cache = model.newCache();
       let logits = model.forward(c.prompt_ids, cache);

@@ -7,9 +7,10 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { perplexity } from '../../src/eval/perplexity.js';
 import { loadModel } from '../../src/model/load-model.js';
+import { modelPath } from '../helpers/model-files.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MODEL = fileURLToPath(new URL('../../../shared/models/stories260K/stories260K.bin', import.meta.url));
+const MODEL = modelPath('stories260K/stories260K.bin');
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-prune-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const TEXT = join(tmp, 'story.txt');

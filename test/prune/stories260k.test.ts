@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { perplexity } from '../../src/eval/perplexity.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { Model } from '../../src/model/model.js';
@@ -11,8 +10,9 @@ import { calibrationFromModel } from '../../src/prune/calibration.js';
 import { writePrunedModel } from '../../src/prune/export-pruned.js';
 import { pruneModel, type PruneMethod } from '../../src/prune/prune-model.js';
 import { parseSparsityPattern } from '../../src/prune/sparsity-pattern.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const MODEL = fileURLToPath(new URL('../../../shared/models/stories260K/stories260K.bin', import.meta.url));
+const MODEL = modelPath('stories260K/stories260K.bin');
 const { model: dense, checkpoint, tokenizer } = await loadModel(MODEL);
 const bosId = tokenizer.bosId!;
 // Calibration and held-out text are both sampled from the unpruned model, with disjoint seeds.

@@ -6,9 +6,9 @@ import { parseGguf } from '../../src/formats/gguf.js';
 import { knownPreTokenizers } from '../../src/tokenizer/gguf-pre-tokenizers.js';
 import { ggufTokenizer } from '../../src/tokenizer/gguf-tokenizer.js';
 import type { HfTokenizer } from '../../src/tokenizer/hf-tokenizer.js';
+import { modelPath } from '../helpers/model-files.js';
 
-const models = new URL('../../../shared/models/', import.meta.url);
-const metadataOf = (rel: string) => parseGguf(readFileSync(new URL(rel, models)), rel).metadata;
+const metadataOf = (rel: string) => parseGguf(readFileSync(modelPath(rel)), rel).metadata;
 const cache = new Map<string, HfTokenizer>();
 const vocab = (name: string) => {
   const rel = `llama-cpp-vocab/ggml-vocab-${name}.gguf`;
@@ -18,9 +18,9 @@ const vocab = (name: string) => {
 
 /** llama.cpp's test-tokenizer-0 vectors: inputs split on the separator, one line of expected ids each. */
 function vectors(name: string): { text: string; ids: number[] }[] {
-  const base = new URL(`llama-cpp-vocab/ggml-vocab-${name}.gguf`, models);
-  const inputs = readFileSync(new URL(`${base.href}.inp`), 'utf8').split('\n__ggml_vocab_test__\n').slice(0, -1);
-  const lines = readFileSync(new URL(`${base.href}.out`), 'utf8').split('\n');
+  const base = modelPath(`llama-cpp-vocab/ggml-vocab-${name}.gguf`);
+  const inputs = readFileSync(`${base}.inp`, 'utf8').split('\n__ggml_vocab_test__\n').slice(0, -1);
+  const lines = readFileSync(`${base}.out`, 'utf8').split('\n');
   assert.equal(inputs.length, 46);
   return inputs.map((text, i) => ({ text, ids: lines[i]!.trim() === '' ? [] : lines[i]!.trim().split(/\s+/).map(Number) }));
 }
@@ -91,7 +91,7 @@ test('tokenizer.ggml.add_space_prefix = false drops the dummy prefix (and its st
 
 test("stories260K.gguf's vocab encodes the reference prompts exactly as run.c", () => {
   const tok = ggufTokenizer(metadataOf('stories260K/stories260K.gguf'), 'stories260K.gguf');
-  const ref = JSON.parse(readFileSync(new URL('stories260K/reference.json', models), 'utf8')) as { cases: { prompt: string; prompt_ids: number[]; generated_ids: number[]; generated_text: string }[] };
+  const ref = JSON.parse(readFileSync(modelPath('stories260K/reference.json'), 'utf8')) as { cases: { prompt: string; prompt_ids: number[]; generated_ids: number[]; generated_text: string }[] };
   for (const c of ref.cases) {
     assert.deepEqual(tok.encode(c.prompt), c.prompt_ids);
     // The generated text continues the prompt, so its first piece keeps its space; decode strips it.

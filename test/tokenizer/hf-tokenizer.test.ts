@@ -3,13 +3,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { FormatError } from '../../src/formats/format-error.js';
 import { ChatTemplateError } from '../../src/tokenizer/chat-template.js';
 import { loadHfTokenizer } from '../../src/tokenizer/hf-tokenizer-files.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const tinystories = fileURLToPath(new URL('../../../shared/models/tinystories-656K/', import.meta.url));
-const storiesJson = JSON.parse(readFileSync(join(tinystories, 'tokenizer.json'), 'utf8')) as Record<string, unknown> & { added_tokens: object[] };
+const tinystories = modelPath('tinystories-656K/');
+// Read on first use: every test built on it needs the extra models.
+let stories: (Record<string, unknown> & { added_tokens: object[] }) | undefined;
+const storiesJson = () => (stories ??= JSON.parse(readFileSync(join(tinystories, 'tokenizer.json'), 'utf8')) as Record<string, unknown> & { added_tokens: object[] });
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-tok-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -29,10 +31,10 @@ const CHATML =
 /** TinyStories' tokenizer with ChatML's two markers as special tokens 2048, 2049 and a plain added token 2050. */
 function chatmlTokenizerJson(): Record<string, unknown> {
   const marker = (id: number, content: string, special = true) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special });
-  return { ...storiesJson, added_tokens: [...storiesJson.added_tokens, marker(2048, '<|im_start|>'), marker(2049, '<|im_end|>'), marker(2050, '<|tool|>', false)] };
+  return { ...storiesJson(), added_tokens: [...storiesJson().added_tokens, marker(2048, '<|im_start|>'), marker(2049, '<|im_end|>'), marker(2050, '<|tool|>', false)] };
 }
 
-test('TinyStories-656K tokenizer.json: ids, BOS from the post-processor, pieces, specials', () => {
+test('TinyStories-656K tokenizer.json: ids, BOS from the post-processor, pieces, specials', { skip: needsExtraModels }, () => {
   const tok = loadHfTokenizer(join(tinystories, 'tokenizer.json'));
   assert.equal(tok.vocabSize, 2048);
   assert.equal(tok.bosId, 1);
@@ -57,7 +59,7 @@ test('TinyStories-656K tokenizer.json: ids, BOS from the post-processor, pieces,
   assert.ok(tok.encode('🦙', { addBos: false }).includes(0));
 });
 
-test('a ChatML template from tokenizer_config.json renders exactly and its markers are single special tokens', () => {
+test('a ChatML template from tokenizer_config.json renders exactly and its markers are single special tokens', { skip: needsExtraModels }, () => {
   const path = modelDir('chatml', {
     'tokenizer.json': chatmlTokenizerJson(),
     'tokenizer_config.json': {
@@ -91,10 +93,10 @@ test('a ChatML template from tokenizer_config.json renders exactly and its marke
   assert.equal(tok.decode(ids, { keepSpecial: true }).replaceAll(' ', ''), expected.replaceAll(' ', ''));
 });
 
-test('named template lists pick "default"; bos/eos may be objects; raise_exception is a ChatTemplateError', () => {
+test('named template lists pick "default"; bos/eos may be objects; raise_exception is a ChatTemplateError', { skip: needsExtraModels }, () => {
   const strict = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be the user') }}{% endif %}{{ bos_token }}[{{ messages[0]['content'] }}]{{ eos_token }}";
   const path = modelDir('named', {
-    'tokenizer.json': storiesJson,
+    'tokenizer.json': storiesJson(),
     'tokenizer_config.json': {
       chat_template: [{ name: 'tool_use', template: 'TOOLS' }, { name: 'default', template: strict }],
       bos_token: { content: '<|start_story|>' },
@@ -105,12 +107,12 @@ test('named template lists pick "default"; bos/eos may be objects; raise_excepti
   assert.equal(tok.applyChatTemplate!([{ role: 'user', content: 'hi' }]), '<|start_story|>[hi]<|end_story|>');
   assert.throws(() => tok.applyChatTemplate!([{ role: 'assistant', content: 'x' }]), (e: unknown) => e instanceof ChatTemplateError && /first message must be the user/.test(e.message));
   // A chat_template.jinja file is used when tokenizer_config.json has none.
-  const jinja = loadHfTokenizer(modelDir('jinja', { 'tokenizer.json': storiesJson, 'chat_template.jinja': '{{ messages | length }}' }));
+  const jinja = loadHfTokenizer(modelDir('jinja', { 'tokenizer.json': storiesJson(), 'chat_template.jinja': '{{ messages | length }}' }));
   assert.equal(jinja.applyChatTemplate!([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }]), '2');
 });
 
-test('bos_token null in tokenizer_config.json means no BOS even when config.json names one', () => {
-  const noBos = { ...storiesJson, post_processor: null };
+test('bos_token null in tokenizer_config.json means no BOS even when config.json names one', { skip: needsExtraModels }, () => {
+  const noBos = { ...storiesJson(), post_processor: null };
   const tok = loadHfTokenizer(modelDir('nobos', { 'tokenizer.json': noBos, 'tokenizer_config.json': { bos_token: null }, 'config.json': { bos_token_id: 1, eos_token_id: 2 } }));
   assert.equal(tok.bosId, undefined);
   assert.deepEqual(tok.eosIds, [2]);
@@ -121,14 +123,14 @@ test('bos_token null in tokenizer_config.json means no BOS even when config.json
   assert.equal(fromConfig.encode('Once', { addBos: true })[0], 1);
 });
 
-test('malformed tokenizer files give a FormatError naming the file', () => {
+test('malformed tokenizer files give a FormatError naming the file', { skip: needsExtraModels }, () => {
   const fails = (files: Record<string, unknown>, name: string, re: RegExp) =>
     assert.throws(() => loadHfTokenizer(modelDir('bad', files)), (e: unknown) => e instanceof FormatError && e.file.endsWith(name) && re.test(e.problem));
   fails({ 'tokenizer.json': '{ not json' }, 'tokenizer.json', /not valid JSON/);
   fails({ 'tokenizer.json': '[1, 2]' }, 'tokenizer.json', /JSON object/);
   fails({ 'tokenizer.json': { added_tokens: [] } }, 'tokenizer.json', /not a usable tokenizer/);
-  fails({ 'tokenizer.json': storiesJson, 'tokenizer_config.json': '{' }, 'tokenizer_config.json', /not valid JSON/);
-  fails({ 'tokenizer.json': storiesJson, 'tokenizer_config.json': { chat_template: 42 } }, 'tokenizer_config.json', /chat_template must be/);
-  fails({ 'tokenizer.json': storiesJson, 'tokenizer_config.json': { chat_template: '{% for %}' } }, 'tokenizer_config.json', /does not parse/);
+  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': '{' }, 'tokenizer_config.json', /not valid JSON/);
+  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': { chat_template: 42 } }, 'tokenizer_config.json', /chat_template must be/);
+  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': { chat_template: '{% for %}' } }, 'tokenizer_config.json', /does not parse/);
   assert.throws(() => loadHfTokenizer(join(tmp, 'nowhere', 'tokenizer.json')), FormatError);
 });

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { FormatError } from '../../src/formats/format-error.js';
 import { parseLlama2cTokenizer, type Llama2cTokenizer } from '../../src/tokenizer/llama2c-tokenizer.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const models = new URL('../../../shared/models/', import.meta.url);
-const load = (rel: string) => parseLlama2cTokenizer(readFileSync(new URL(rel, models)), rel);
+const load = (rel: string) => parseLlama2cTokenizer(readFileSync(modelPath(rel)), rel);
 
 interface Case { prompt: string; prompt_ids: number[]; generated_ids: number[]; generated_text: string }
-const reference = JSON.parse(readFileSync(new URL('stories260K/reference.json', models), 'utf8')) as { cases: Case[] };
+const reference = JSON.parse(readFileSync(modelPath('stories260K/reference.json'), 'utf8')) as { cases: Case[] };
 
 /** run.c's encode() as written there: rescan for the best pair after every merge. */
 function naiveEncode(bytesOf: (id: number) => Uint8Array, scores: (id: number) => number, vocab: number, text: string): number[] {
@@ -47,7 +47,7 @@ function naiveEncode(bytesOf: (id: number) => Uint8Array, scores: (id: number) =
 }
 
 function naiveFor(path: string, tok: Llama2cTokenizer) {
-  const bytes = readFileSync(new URL(path, models));
+  const bytes = readFileSync(modelPath(path));
   const pieces: Uint8Array[] = [];
   const scores: number[] = [];
   let off = 4;
@@ -76,7 +76,7 @@ test('decoding run.c greedy ids gives run.c text', () => {
   }
 });
 
-test('heap merge equals run.c rescanning loop on varied text, for all three llama2.c vocabularies', () => {
+test('heap merge equals run.c rescanning loop on varied text, for all three llama2.c vocabularies', { skip: needsExtraModels }, () => {
   const texts = [
     '', ' ', '  two  spaces ', 'Once upon a time, there was a little girl named Lily.',
     'Zoë 🦙 naïve café — “quotes”\n\tnewline', '主题：明月 体裁：五绝\n床前明月光，疑是地上霜。', 'aaaaaaaaaaaaaaaaaaaaaaaa',
@@ -94,7 +94,7 @@ test('heap merge equals run.c rescanning loop on varied text, for all three llam
   }
 });
 
-test('aidreams and zh-poem tokenizers load and round-trip text', () => {
+test('aidreams and zh-poem tokenizers load and round-trip text', { skip: needsExtraModels }, () => {
   const dreams = load('aidreams260K/tok512.bin');
   assert.equal(dreams.vocabSize, 512);
   const poem = load('zh-poem750K/poem_tok.bin');
@@ -133,7 +133,7 @@ test('pieces, special ids and decode of specials', () => {
 });
 
 test('malformed tokenizer.bin files give a FormatError naming the file', () => {
-  const good = readFileSync(new URL('stories260K/tok512.bin', models));
+  const good = readFileSync(modelPath('stories260K/tok512.bin'));
   assert.throws(() => parseLlama2cTokenizer(good.subarray(0, 2), 'x.bin'), (e: unknown) => e instanceof FormatError && e.file === 'x.bin');
   assert.throws(() => parseLlama2cTokenizer(good.subarray(0, 1000), 'trunc.bin'), FormatError);
   const bad = Buffer.from(good);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { Checkpoint } from '../../src/formats/checkpoint.js';
 import { FormatError } from '../../src/formats/format-error.js';
 import { parseGguf } from '../../src/formats/gguf.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { loadTokenizer } from '../../src/tokenizer/load-tokenizer.js';
+import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const path = (rel: string) => fileURLToPath(new URL(`../../../shared/models/${rel}`, import.meta.url));
+const path = (rel: string) => modelPath(rel);
 const reference = JSON.parse(readFileSync(path('stories260K/reference.json'), 'utf8')) as { cases: { prompt: string; prompt_ids: number[] }[] };
 
 /** A checkpoint as a format loader would describe it; the tokenizer reads only source, format, metadata and vocabSize. */
@@ -20,7 +20,7 @@ function checkpoint(format: Checkpoint['format'], source: string, vocabSize: num
   return { source, format, config, tensors: new Map(), metadata };
 }
 
-test('llama2c: tok*.bin beside the model, or --tokenizer', async () => {
+test('llama2c: tok*.bin beside the model, or --tokenizer', { skip: needsExtraModels }, async () => {
   const stories = await loadTokenizer(checkpoint('llama2c', path('stories260K/stories260K.bin'), 512));
   for (const c of reference.cases) assert.deepEqual(stories.encode(c.prompt), c.prompt_ids);
   const dreams = await loadTokenizer(checkpoint('llama2c', path('aidreams260K/aidreams260K.bin'), 512));
@@ -40,7 +40,7 @@ test('gguf: the vocabulary embedded in the metadata', async () => {
   await assert.rejects(loadTokenizer(checkpoint('gguf', 'weights-only.gguf', 512, { 'general.architecture': 'llama' })), /no embedded tokenizer/);
 });
 
-test('safetensors: tokenizer.json in the model directory (given as the directory or a file in it)', async () => {
+test('safetensors: tokenizer.json in the model directory (given as the directory or a file in it)', { skip: needsExtraModels }, async () => {
   for (const source of [path('tinystories-656K'), path('tinystories-656K/model.safetensors')]) {
     const tok = await loadTokenizer(checkpoint('safetensors', source, 2048));
     assert.equal(tok.vocabSize, 2048);
@@ -49,7 +49,7 @@ test('safetensors: tokenizer.json in the model directory (given as the directory
   await assert.rejects(loadTokenizer(checkpoint('safetensors', path('stories260K'), 512)), /no tokenizer.json/);
 });
 
-test('--tokenizer accepts tokenizer.json, its directory, a .gguf or a .bin, and rejects what it cannot read', async () => {
+test('--tokenizer accepts tokenizer.json, its directory, a .gguf or a .bin, and rejects what it cannot read', { skip: needsExtraModels }, async () => {
   const ck = checkpoint('safetensors', path('tinystories-656K'), 2048);
   assert.equal((await loadTokenizer(ck, { tokenizerPath: path('tinystories-656K/tokenizer.json') })).vocabSize, 2048);
   assert.equal((await loadTokenizer(ck, { tokenizerPath: path('tinystories-656K') })).vocabSize, 2048);
