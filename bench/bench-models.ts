@@ -6,7 +6,7 @@ import type { DType } from '../src/formats/tensor.js';
 import { writeGgufModel, type GgufVocab } from '../src/formats/writers/gguf-writer.js';
 import type { LogicalModel } from '../src/formats/writers/logical-model.js';
 import { Rng } from '../src/generate/rng.js';
-import type { ModelConfig } from '../src/model/config.js';
+import type { ModelConfig } from '../src/formats/model-config.js';
 
 const common = { maxSeqLen: 2048, normEps: 1e-5, ropeLayout: 'half', tiedEmbeddings: true, bosId: 1, eosIds: [2] } as const;
 

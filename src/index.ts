@@ -1,7 +1,7 @@
 // The library surface of kvtrim: load a model, run sessions with compressed KV caches, study and inspect them.
 export { loadModel, type LoadedModel } from './model/load-model.js';
 export { Model, type ForwardOptions } from './model/model.js';
-export type { ModelConfig } from './model/config.js';
+export type { ModelConfig } from './formats/model-config.js';
 export { loadCheckpoint } from './formats/load-checkpoint.js';
 export { FormatError } from './formats/format-error.js';
 export { downloadModel } from './formats/hub-download.js';

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { BOS, EOS, tokenizerConfigJson, tokenizerJson } from './char-vocab.js';
 import { headDim, type TinyConfig } from './tiny-config.js';
 import { isLinear, type Params } from './tf-model.js';

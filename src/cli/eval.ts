@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DATASET_KINDS, loadDatasetTask } from '../eval/datasets/load-dataset-task.js';
@@ -10,6 +10,7 @@ import { syntheticSuite, taskByName } from '../eval/tasks/registry.js';
 import { metaPath, writeReport } from '../eval/report/write-report.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { addModelOptions, openModel, type ModelFlags } from './model-options.js';
+import { makeDirFor } from './cli-files.js';
 
 interface EvalFlags extends ModelFlags {
   tasks?: string;
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       const modelPath = flags.model ?? defaultModelPath();
       const { model, tokenizer } = await openModel({ ...flags, model: modelPath });
       const out = resolve(flags.out);
-      mkdirSync(dirname(out), { recursive: true });
+      makeDirFor('out', out);
       const opts = {
         modelName: basename(modelPath),
         tasks,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Session } from '../generate/session.js';
 import { SHOT_PRESSES, splitShots } from '../press/split-shots.js';
-import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
+import { addModelOptions, countFlag, numberFlag, openModel, type ModelFlags } from './model-options.js';
 import { addPressOptions, kvQuantOption, pressOptions, type PressFlags } from './press-options.js';
 
 interface GenerateFlags extends ModelFlags, PressFlags {
@@ -19,10 +19,10 @@ interface GenerateFlags extends ModelFlags, PressFlags {
 export function register(program: Command): void {
   addPressOptions(addModelOptions(program.command('generate').description('generate text from a prompt, streaming tokens')))
     .requiredOption('--prompt <text>', 'the prompt')
-    .option('--max-tokens <n>', 'maximum new tokens', numberFlag('max-tokens'), 128)
+    .option('--max-tokens <n>', 'maximum new tokens', countFlag('max-tokens', 1), 128)
     .option('--temperature <t>', 'sampling temperature (0 = greedy)', numberFlag('temperature'), 0)
     .option('--top-p <p>', 'nucleus sampling threshold', numberFlag('top-p'), 1)
-    .option('--top-k <k>', 'keep only the k most likely tokens (0 = off)', numberFlag('top-k'), 0)
+    .option('--top-k <k>', 'keep only the k most likely tokens (0 = off)', countFlag('top-k', 0), 0)
     .option('--seed <s>', 'sampling seed', numberFlag('seed'), 0)
     .option('--stop <text...>', 'stop strings')
     .option('--chat', "wrap the prompt as a user message in the model's chat template")

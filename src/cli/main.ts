@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 /** Each command lives in its own file and registers itself on the program. */
@@ -15,9 +16,15 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./presses.js'),
 ];
 
+/** The version package.json states (read at run time: dist/ and src/ sit at the same depth below it). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kvtrim')
     .description('LLM inference with a first-class, compressible KV cache')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError();
   for (const load of commandModules) (await load()).register(program);
   await program.parseAsync(argv);

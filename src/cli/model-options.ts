@@ -18,7 +18,7 @@ export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
     .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
-    .option('--threads <n>', 'compute threads (default: cores)', numberFlag('threads'))
+    .option('--threads <n>', 'compute threads (default: cores)', countFlag('threads', 1))
     .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag)
     .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
 }
@@ -32,6 +32,15 @@ export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
 function dtypeFlag(value: string): DType {
   if (!(value in DTYPE_LAYOUT)) throw new Error(`--dtype expects one of ${Object.keys(DTYPE_LAYOUT).join(', ')}, got '${value}'`);
   return value as DType;
+}
+
+/** Parses a count flag: an integer no smaller than `min` (a negative or fractional token count is a mistake, not a request). */
+export function countFlag(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`--${name} expects an integer of at least ${min}, got '${value}'`);
+    return n;
+  };
 }
 
 /** Parses a numeric flag, rejecting anything that is not a finite number. */

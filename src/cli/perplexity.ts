@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { perplexity } from '../eval/perplexity.js';
 import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
+import { readFlagFile } from './cli-files.js';
 
 interface PerplexityFlags extends ModelFlags {
   text: string;
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--window <n>', "tokens per window (default: the model's context, at most 512)", numberFlag('window'))
     .option('--stride <n>', 'tokens each window advances (default: window / 2)', numberFlag('stride'))
     .action(async (flags: PerplexityFlags) => {
-      const text = readFileSync(flags.text, 'utf8');
+      const text = readFlagFile('text', flags.text);
       const { model, tokenizer } = await openModel(flags);
       const ids = tokenizer.encode(text);
       const bar = new SingleBar({ format: 'perplexity [{bar}] {value}/{total} tokens | {duration}s', stream: process.stderr, clearOnComplete: true });

@@ -1,6 +1,6 @@
-import { validateConfig, type ModelConfig, type RopeLayout } from '../model/config.js';
+import { validateConfig, type ModelConfig, type RopeLayout } from './model-config.js';
 import { FormatError } from './format-error.js';
-import { toFloat32 } from '../kernels/dequant.js';
+import { toFloat32 } from './dequant.js';
 import { ropeScalingFromFreqFactors } from './gguf-rope-freqs.js';
 import { elementCount, type RawTensor } from './tensor.js';
 

@@ -1,4 +1,4 @@
-import type { RopeScaling } from '../model/config.js';
+import type { RopeScaling } from './model-config.js';
 import { FormatError } from './format-error.js';
 
 /**

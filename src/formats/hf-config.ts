@@ -1,4 +1,4 @@
-import { validateConfig, type ModelConfig, type RopeScaling } from '../model/config.js';
+import { validateConfig, type ModelConfig, type RopeScaling } from './model-config.js';
 import { FormatError } from './format-error.js';
 
 /**

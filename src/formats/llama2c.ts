@@ -1,4 +1,4 @@
-import { validateConfig, type ModelConfig } from '../model/config.js';
+import { validateConfig, type ModelConfig } from './model-config.js';
 import { ByteReader } from './byte-reader.js';
 import { TENSOR_NAMES, type Checkpoint } from './checkpoint.js';
 import { checkTensors } from './check-tensors.js';

@@ -2,7 +2,7 @@ import { KVCache } from '../cache/kv-cache.js';
 import type { KvQuantOptions } from '../cache/quantized-head-cache.js';
 import type { ForwardHooks } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
-import type { Segment } from '../eval/tasks/segment.js';
+import type { Segment } from '../press/segment.js';
 import { checkBudget } from '../press/budget.js';
 import type { Budget, Press } from '../press/press.js';
 import { combineHooks, pressHooks } from '../press/press-hooks.js';

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../formats/model-config.js';
 import type { SegmentRange } from '../press/segment-range.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { AttentionCapture } from './attention-capture.js';

@@ -1,4 +1,4 @@
-import { esc, scriptJson } from '../eval/report/html.js';
+import { esc, scriptJson } from './html.js';
 import { HEATMAP_CLIENT } from './heatmap-client.js';
 import type { HeatmapData } from './heatmap-data.js';
 

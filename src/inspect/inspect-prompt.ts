@@ -1,4 +1,4 @@
-import type { Segment } from '../eval/tasks/segment.js';
+import type { Segment } from '../press/segment.js';
 import { Session } from '../generate/session.js';
 import type { Model } from '../model/model.js';
 import type { Press } from '../press/press.js';

@@ -1,6 +1,6 @@
 import type { CacheStorage } from '../cache/cache-storage.js';
 import type { HeadCache } from '../cache/head-cache.js';
-import type { Matrix } from '../model/matrix.js';
+import type { Matrix } from './matrix.js';
 
 /**
  * The arithmetic the forward pass delegates. The portable TypeScript backend is the test oracle;

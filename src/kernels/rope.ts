@@ -1,4 +1,4 @@
-import type { RopeLayout, RopeScaling } from '../model/config.js';
+import type { RopeLayout, RopeScaling } from '../formats/model-config.js';
 
 /** Per-pair inverse frequencies θ^(−2i/d), with Llama 3 frequency-dependent scaling when given. */
 export function ropeInvFreq(headDim: number, theta: number, scaling?: RopeScaling): Float64Array {

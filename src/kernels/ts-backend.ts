@@ -1,9 +1,9 @@
 import type { HeadCache } from '../cache/head-cache.js';
-import type { Matrix } from '../model/matrix.js';
+import type { Matrix } from './matrix.js';
 import { attendLayer } from './attention.js';
 import type { Backend } from './backend.js';
 import { swiglu } from './swiglu.js';
-import { dequantize } from './dequant.js';
+import { dequantize } from '../formats/dequant.js';
 
 /** Portable plain-TypeScript backend: the oracle every faster backend is tested against. */
 export class TsBackend implements Backend {

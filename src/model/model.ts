@@ -1,11 +1,11 @@
 import { KVCache } from '../cache/kv-cache.js';
 import type { Checkpoint } from '../formats/checkpoint.js';
 import type { Backend } from '../kernels/backend.js';
-import { dequantize } from '../kernels/dequant.js';
+import { dequantize } from '../formats/dequant.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
 import { ropeAngles, ropeInvFreq, rotate } from '../kernels/rope.js';
 import { TsBackend } from '../kernels/ts-backend.js';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig } from '../formats/model-config.js';
 import type { ForwardHooks } from './hooks.js';
 import { buildWeights, type ModelWeights } from './weights.js';
 

@@ -3,8 +3,8 @@ import { TENSOR_NAMES } from '../formats/checkpoint.js';
 import { checkTensors } from '../formats/check-tensors.js';
 import type { RawTensor } from '../formats/tensor.js';
 import type { Backend } from '../kernels/backend.js';
-import { toFloat32 } from '../kernels/dequant.js';
-import type { Matrix } from './matrix.js';
+import { toFloat32 } from '../formats/dequant.js';
+import type { Matrix } from '../kernels/matrix.js';
 
 export interface LayerWeights {
   attnNorm: Float32Array;

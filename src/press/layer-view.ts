@@ -1,5 +1,5 @@
 import type { HeadCache } from '../cache/head-cache.js';
-import type { ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../formats/model-config.js';
 import type { AttentionContext } from '../model/hooks.js';
 import type { SegmentRange } from './segment-range.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';

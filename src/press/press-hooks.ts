@@ -1,5 +1,5 @@
 import type { HeadCache } from '../cache/head-cache.js';
-import type { ModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../formats/model-config.js';
 import type { ForwardHooks } from '../model/hooks.js';
 import { CacheLayerView } from './layer-view.js';
 import type { Budget, Keep, Press } from './press.js';

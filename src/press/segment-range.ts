@@ -1,4 +1,4 @@
-import type { Segment } from '../eval/tasks/segment.js';
+import type { Segment } from './segment.js';
 
 /** A prompt segment as a range of absolute positions [start, end), fixed when the prompt is tokenised. */
 export interface SegmentRange {

@@ -1,4 +1,4 @@
-import type { Segment } from '../eval/tasks/segment.js';
+import type { Segment } from './segment.js';
 
 /** Presses that select whole shots and so need the prompt split into segments. */
 export const SHOT_PRESSES: readonly string[] = ['shotkv', 'random-shot'];

@@ -5,7 +5,7 @@ import { elementCount } from '../formats/tensor.js';
 import { writeHfModel } from '../formats/writers/hf-writer.js';
 import type { LogicalModel } from '../formats/writers/logical-model.js';
 import { interleavedToHalf } from '../formats/writers/rope-permute.js';
-import { toFloat32 } from '../kernels/dequant.js';
+import { toFloat32 } from '../formats/dequant.js';
 import { llama2cTokenizerBeside } from '../tokenizer/load-tokenizer.js';
 
 /** Tokenizer and generation files of an HF directory that travel with its weights. */

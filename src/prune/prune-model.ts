@@ -1,7 +1,7 @@
 import { TENSOR_NAMES } from '../formats/checkpoint.js';
 import type { DType } from '../formats/tensor.js';
 import { f32ToBf16 } from '../formats/writers/encode-tensor.js';
-import { bf16ToF32, f16ToF32, f32ToF16, toFloat32 } from '../kernels/dequant.js';
+import { bf16ToF32, f16ToF32, f32ToF16, toFloat32 } from '../formats/dequant.js';
 import type { LinearName } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { LayerWeights } from '../model/weights.js';

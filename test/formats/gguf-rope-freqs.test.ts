@@ -8,7 +8,7 @@ import { ropeScalingFromFreqFactors } from '../../src/formats/gguf-rope-freqs.js
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import { writeGgufModel } from '../../src/formats/writers/gguf-writer.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
-import type { ModelConfig, RopeScaling } from '../../src/model/config.js';
+import type { ModelConfig, RopeScaling } from '../../src/formats/model-config.js';
 import { Model } from '../../src/model/model.js';
 import { randomModel, tinyConfig } from '../helpers/random-model.js';
 import { maxRelError } from '../helpers/reference-forward.js';

@@ -5,7 +5,7 @@ import { TENSOR_NAMES } from '../../src/formats/checkpoint.js';
 import { FormatError } from '../../src/formats/format-error.js';
 import { parseGguf } from '../../src/formats/gguf.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
-import { toFloat32 } from '../../src/kernels/dequant.js';
+import { toFloat32 } from '../../src/formats/dequant.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
 const models = (p: string) => modelPath(p);

@@ -7,7 +7,7 @@ import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import { writeGgufModel } from '../../src/formats/writers/gguf-writer.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
 import { writeLlama2cModel } from '../../src/formats/writers/llama2c-writer.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { Model } from '../../src/model/model.js';
 import { randomModel, tinyConfig } from '../helpers/random-model.js';
 import { maxRelError, referenceLogits } from '../helpers/reference-forward.js';

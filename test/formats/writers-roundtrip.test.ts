@@ -11,8 +11,8 @@ import { writeGgufModel } from '../../src/formats/writers/gguf-writer.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
 import { writeLlama2cModel } from '../../src/formats/writers/llama2c-writer.js';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
-import { toFloat32 } from '../../src/kernels/dequant.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import { toFloat32 } from '../../src/formats/dequant.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { randomModel, tinyConfig } from '../helpers/random-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kvtrim-writers-'));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { DType } from '../../src/formats/tensor.js';
 import { encodeTensor } from '../../src/formats/writers/encode-tensor.js';
-import { dequantize } from '../../src/kernels/dequant.js';
-import type { Matrix } from '../../src/model/matrix.js';
+import { dequantize } from '../../src/formats/dequant.js';
+import type { Matrix } from '../../src/kernels/matrix.js';
 import { randoms } from './wasm-kernels.js';
 
 /** A rows × cols matrix of uniform [-1, 1) values stored as `dtype`. */

@@ -1,7 +1,7 @@
 import { modelTensors, type Checkpoint } from '../../src/formats/checkpoint.js';
 import type { RawTensor } from '../../src/formats/tensor.js';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { mulberry32 } from './mulberry32.js';
 
 export type { LogicalModel };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { Model } from '../../src/model/model.js';
 import { captureAttention } from '../../src/inspect/attention-capture.js';
 import type { SegmentRange } from '../../src/press/segment-range.js';

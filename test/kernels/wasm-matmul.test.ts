@@ -6,7 +6,7 @@ import { createWasmBackend } from '../../src/kernels/wasm-backend.js';
 import type { DType } from '../../src/formats/tensor.js';
 import { encodeTensor } from '../../src/formats/writers/encode-tensor.js';
 import { TsBackend } from '../../src/kernels/ts-backend.js';
-import type { Matrix } from '../../src/model/matrix.js';
+import type { Matrix } from '../../src/kernels/matrix.js';
 import { assertClose, randomMatrix, reference, row } from '../helpers/matmul-reference.js';
 import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { keepCount } from '../../src/press/budget.js';
 import { createPress } from '../../src/press/registry.js';
 import { expectedAttentionScorer } from '../../src/press/expected-attention.js';
-import type { RopeLayout } from '../../src/model/config.js';
+import type { RopeLayout } from '../../src/formats/model-config.js';
 import { naiveTopK, syntheticLayer, viewOf } from './fixtures.js';
 
 /** The RoPE rotation of position p as an explicit d × d matrix in float64. */

@@ -1,5 +1,5 @@
 import { HeadCache } from '../../src/cache/head-cache.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { CacheLayerView } from '../../src/press/layer-view.js';
 import { Model } from '../../src/model/model.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';

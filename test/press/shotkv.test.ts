@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Segment } from '../../src/eval/tasks/segment.js';
+import type { Segment } from '../../src/press/segment.js';
 import { Session } from '../../src/generate/session.js';
 import { keepCount } from '../../src/press/budget.js';
 import { CacheLayerView } from '../../src/press/layer-view.js';

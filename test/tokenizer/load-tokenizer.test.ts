@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { Checkpoint } from '../../src/formats/checkpoint.js';
 import { FormatError } from '../../src/formats/format-error.js';
 import { parseGguf } from '../../src/formats/gguf.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import type { ModelConfig } from '../../src/formats/model-config.js';
 import { loadTokenizer } from '../../src/tokenizer/load-tokenizer.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 

@@ -1,7 +1,7 @@
 import type { ResultRecord, Setting } from '../result.js';
 import { aggregate, kvKeptPercent, poolShots, uniqueSorted, type Cell } from './aggregate.js';
 import { chartJsSource } from './chart-library.js';
-import { esc, scriptJson, table } from './html.js';
+import { esc, scriptJson, table } from '../../inspect/html.js';
 
 /** What the runner knows beyond the records: shown in the report's settings section. */
 export interface ReportMeta {

@@ -1,6 +1,6 @@
-import type { Segment } from './segment.js';
+import type { Segment } from '../../press/segment.js';
 
-export type { Segment } from './segment.js';
+export type { Segment } from '../../press/segment.js';
 
 /** The seven abilities of the study; every synthetic task measures exactly one. */
 export type Ability = 'knowledge' | 'commonsense' | 'arithmetic' | 'code' | 'safety' | 'retrieval' | 'long-generation';

@@ -1,4 +1,4 @@
-import { f32ToF16 } from '../../kernels/dequant.js';
+import { f32ToF16 } from '../dequant.js';
 import type { DType } from '../tensor.js';
 
 /** Encodes float32 values in a storage dtype; block formats need a multiple of 32 values (whole rows). */

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig } from '../../model/config.js';
+import type { ModelConfig } from '../model-config.js';
 import { FormatError } from '../format-error.js';
 import { HF_INDEX_FILE, HF_SINGLE_FILE } from '../hf-checkpoint.js';
 import { encodeTensor } from './encode-tensor.js';

@@ -1,4 +1,4 @@
-import { toFloat32 } from '../../kernels/dequant.js';
+import { toFloat32 } from '../dequant.js';
 import { TENSOR_NAMES, type Checkpoint } from '../checkpoint.js';
 import { elementCount } from '../tensor.js';
 import type { LogicalModel } from './logical-model.js';

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../model/config.js';
+import type { ModelConfig } from '../model-config.js';
 
 /**
  * A model as plain float32 tensors under canonical names, q/k rows in the HF half-split rope

@@ -1,4 +1,4 @@
-import { FormatError } from '../formats/format-error.js';
+import { FormatError } from './format-error.js';
 
 /** RoPE pair layout: HF checkpoints rotate (i, i + d/2); llama2.c and GGUF llama rotate (2i, 2i+1). */
 export type RopeLayout = 'half' | 'interleaved';

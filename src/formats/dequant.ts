@@ -1,4 +1,4 @@
-import type { DType } from '../formats/tensor.js';
+import type { DType } from './tensor.js';
 
 const f16Table = (() => {
   const t = new Float32Array(65536);
