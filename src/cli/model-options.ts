@@ -23,8 +23,15 @@ export function addModelOptions(cmd: Command): Command {
     .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
 }
 
+/** Why more threads than cores is a mistake, or undefined when it is not one (threads then take turns on a core and spin-wait on each other). */
+export function threadsWarning(threads: number, cores = availableParallelism()): string | undefined {
+  return threads > cores ? `--threads ${threads} is more than this machine's ${cores} cores: the extra threads share cores and slow every kernel down` : undefined;
+}
+
 /** Loads the model onto the WebAssembly SIMD backend with `--threads` threads. */
 export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
+  const warning = flags.threads === undefined ? undefined : threadsWarning(flags.threads);
+  if (warning) console.warn(`kvtrim: warning: ${warning}`);
   const backend = await createWasmBackend({ threads: flags.threads ?? availableParallelism(), dtype: flags.dtype, nativeGemm: flags.nativeGemm });
   return loadModel(flags.model ?? defaultModelPath(), { tokenizerPath: flags.tokenizer, backend });
 }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { Command } from 'commander';
 import { makeDirFor, readFlagFile } from '../../src/cli/cli-files.js';
 import { register } from '../../src/cli/generate.js';
+import { threadsWarning } from '../../src/cli/model-options.js';
 
 /** Parses `kvtrim generate ...args` in-process with exits and output captured; returns the error it stopped with. */
 async function generateError(...args: string[]): Promise<string> {
@@ -42,4 +43,10 @@ test('a missing --text file and an --out under /proc are refused at once with a 
   const dir = mkdtempSync(join(tmpdir(), 'kvtrim-out-'));
   makeDirFor('out', join(dir, 'a', 'b', 'r.jsonl'));
   assert.ok(statSync(join(dir, 'a', 'b')).isDirectory());
+});
+
+test('--threads above the core count is warned about, naming both numbers; up to the core count it is not', () => {
+  assert.equal(threadsWarning(8, 2), "--threads 8 is more than this machine's 2 cores: the extra threads share cores and slow every kernel down");
+  assert.equal(threadsWarning(2, 2), undefined);
+  assert.equal(threadsWarning(1, 2), undefined);
 });
