@@ -13,7 +13,7 @@ export function readFlagFile(flag: string, path: string): string {
 }
 
 /**
- * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir never returns on
+ * Creates the missing folders above `file`, one level at a time. Node's recursive mkdir never returns on
  * some pseudo file systems (/proc); a single mkdir fails there at once, so that error is what we report.
  */
 export function makeDirFor(flag: string, file: string): void {

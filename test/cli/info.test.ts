@@ -13,8 +13,6 @@ function run(argv: string[]): Promise<Command> {
   return program.parseAsync(argv);
 }
 
-const models = (p: string) => modelPath(p);
-
 /** Runs `kvtrim ...args` in-process and returns what it printed, as key → value rows. */
 async function info(...args: string[]): Promise<Map<string, string>> {
   const lines: string[] = [];
@@ -32,7 +30,7 @@ test('summary: parameter count and f32 KV bytes per token, computed naively from
   // stories260K: tied; per layer 2 norms + wq, wk, wv, wo + 3 FFN matrices.
   const [V, D, L, F, KV] = [512, 64, 5, 172, 32];
   const perLayer = 2 * D + D * D + 2 * KV * D + D * D + 3 * F * D;
-  const s = summarizeCheckpoint(loadCheckpoint(models('stories260K/stories260K.bin')));
+  const s = summarizeCheckpoint(loadCheckpoint(modelPath('stories260K/stories260K.bin')));
   assert.equal(s.parameters, V * D + L * perLayer + D);
   assert.equal(s.kvBytesPerToken, 2 * L * 4 * 8 * 4);
   assert.deepEqual(s.dtypes, { f32: 47 });
@@ -40,7 +38,7 @@ test('summary: parameter count and f32 KV bytes per token, computed naively from
 });
 
 test('kvtrim info prints architecture, size, context, heads and KV bytes per token', { skip: needsExtraModels }, async () => {
-  const gguf = await info('--model', models('stories260K/stories260K.gguf'));
+  const gguf = await info('--model', modelPath('stories260K/stories260K.gguf'));
   assert.equal(gguf.get('format'), 'gguf');
   assert.equal(gguf.get('architecture'), 'llama');
   assert.match(gguf.get('parameters')!, /^292,800 /);
@@ -50,11 +48,11 @@ test('kvtrim info prints architecture, size, context, heads and KV bytes per tok
   assert.match(gguf.get('heads')!, /8 query, 4 kv \(group 2\), head dim 8/);
   assert.match(gguf.get('KV bytes/token')!, /^1280 /);
   assert.match(gguf.get('tokenizer')!, /vocab 512/);
-  const hf = await info('--model', models('tinystories-656K'));
+  const hf = await info('--model', modelPath('tinystories-656K'));
   assert.match(hf.get('parameters')!, /^656,000 /);
   assert.match(hf.get('KV bytes/token')!, /^1024 /);
   assert.equal(hf.get('embeddings'), 'tied');
-  const poem = await info('--model', models('zh-poem750K/poem_model.bin'), '--tokenizer', models('zh-poem750K/poem_tok.bin'));
+  const poem = await info('--model', modelPath('zh-poem750K/poem_model.bin'), '--tokenizer', modelPath('zh-poem750K/poem_tok.bin'));
   assert.match(poem.get('tokenizer')!, /vocab 2048/);
   assert.match(poem.get('KV bytes/token')!, /^3840 /);
 });

@@ -13,7 +13,6 @@ import { Model } from '../../src/model/model.js';
 import { maxRelError } from '../helpers/reference-forward.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const models = (p: string) => modelPath(p);
 const dir = mkdtempSync(join(tmpdir(), 'kvtrim-convert-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -25,7 +24,7 @@ const logits = (ck: Checkpoint) => {
 
 // The strongest check of the rope permutations: a converted model must compute the same function.
 test('real models converted between formats give the same logits (llama2.c ⇄ HF ⇄ GGUF, rope layouts permuted)', { skip: needsExtraModels }, () => {
-  const bin = loadCheckpoint(models('stories260K/stories260K.bin'));
+  const bin = loadCheckpoint(modelPath('stories260K/stories260K.bin'));
   const ref = logits(bin);
   const logical = logicalModelFromCheckpoint(bin);
   writeHfModel(join(dir, 'hf'), logical);
@@ -41,7 +40,7 @@ test('real models converted between formats give the same logits (llama2.c ⇄ H
   const back = loadCheckpoint(join(dir, 'm.bin'));
   for (const [name, t] of bin.tensors) assert.deepEqual(Buffer.from(back.tensors.get(name)!.data), Buffer.from(t.data), name);
 
-  const tiny = loadCheckpoint(models('tinystories-656K'));
+  const tiny = loadCheckpoint(modelPath('tinystories-656K'));
   const tinyRef = logits(tiny);
   writeGgufModel(join(dir, 'tiny.gguf'), logicalModelFromCheckpoint(tiny));
   const tinyGguf = loadCheckpoint(join(dir, 'tiny.gguf'));

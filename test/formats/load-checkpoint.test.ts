@@ -7,7 +7,6 @@ import { FormatError } from '../../src/formats/format-error.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import { modelPath } from '../helpers/model-files.js';
 
-const models = (p: string) => modelPath(p);
 const dir = mkdtempSync(join(tmpdir(), 'kvtrim-load-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,14 +33,14 @@ test('loadCheckpoint: missing paths, unknown formats, broken HF directories, hos
   writeFileSync(join(empty, 'model.safetensors.index.json'), '[]');
   rejects(() => loadCheckpoint(empty), join(empty, 'model.safetensors.index.json'), /weight_map/);
   const v0path = join(dir, 'short.bin');
-  writeFileSync(v0path, readFileSync(models('stories260K/stories260K.bin')).subarray(0, 100));
+  writeFileSync(v0path, readFileSync(modelPath('stories260K/stories260K.bin')).subarray(0, 100));
   rejects(() => loadCheckpoint(v0path), v0path, /should be/);
 });
 
 test('loadCheckpoint: a directory with one .gguf and no config.json loads that GGUF', () => {
   const ggufDir = join(dir, 'gguf-only');
   mkdirSync(ggufDir);
-  writeFileSync(join(ggufDir, 'model-q8_0.gguf'), readFileSync(models('stories260K/stories260K.gguf')));
+  writeFileSync(join(ggufDir, 'model-q8_0.gguf'), readFileSync(modelPath('stories260K/stories260K.gguf')));
   const ck = loadCheckpoint(ggufDir);
   assert.equal(ck.format, 'gguf');
   assert.equal(ck.source, join(ggufDir, 'model-q8_0.gguf'));

@@ -8,11 +8,10 @@ import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import { toFloat32 } from '../../src/formats/dequant.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
 
-const models = (p: string) => modelPath(p);
 const floats = (b: Uint8Array) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 test('stories260K.bin: llama2.c v0 config and per-layer slices match a naive offset computation', () => {
-  const ck = loadCheckpoint(models('stories260K/stories260K.bin'));
+  const ck = loadCheckpoint(modelPath('stories260K/stories260K.bin'));
   assert.equal(ck.format, 'llama2c');
   assert.deepEqual(
     { ...ck.config },
@@ -20,7 +19,7 @@ test('stories260K.bin: llama2.c v0 config and per-layer slices match a naive off
   );
   assert.equal(ck.tensors.size, 2 + 5 * 9);
   // Independent reading: layer 3's wk and w2 (down) by explicit offsets from the README layout.
-  const raw = readFileSync(models('stories260K/stories260K.bin'));
+  const raw = readFileSync(modelPath('stories260K/stories260K.bin'));
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const [V, D, L, F, KV] = [512, 64, 5, 172, 32];
   const at = (floatOffset: number, n: number) => Float32Array.from({ length: n }, (_, i) => dv.getFloat32(28 + 4 * (floatOffset + i), true));
@@ -32,8 +31,8 @@ test('stories260K.bin: llama2.c v0 config and per-layer slices match a naive off
 });
 
 test('stories260K.gguf: every tensor bit-identical to stories260K.bin; metadata → config', () => {
-  const gg = loadCheckpoint(models('stories260K/stories260K.gguf'));
-  const bin = loadCheckpoint(models('stories260K/stories260K.bin'));
+  const gg = loadCheckpoint(modelPath('stories260K/stories260K.gguf'));
+  const bin = loadCheckpoint(modelPath('stories260K/stories260K.bin'));
   assert.equal(gg.format, 'gguf');
   assert.equal(gg.config.ropeLayout, 'interleaved');
   assert.equal(gg.config.maxSeqLen, 2048);
@@ -55,8 +54,8 @@ test('stories260K.gguf: every tensor bit-identical to stories260K.bin; metadata 
 });
 
 test('stories260K_q80.bin: llama2.c v2 dequantizes to within 0.0056 of the float32 weights', { skip: needsExtraModels }, () => {
-  const q = loadCheckpoint(models('stories260K/stories260K_q80.bin'));
-  const f = loadCheckpoint(models('stories260K/stories260K.bin'));
+  const q = loadCheckpoint(modelPath('stories260K/stories260K_q80.bin'));
+  const f = loadCheckpoint(modelPath('stories260K/stories260K.bin'));
   assert.deepEqual(q.config, f.config);
   let worst = 0;
   let anyDiff = false;
@@ -77,7 +76,7 @@ test('stories260K_q80.bin: llama2.c v2 dequantizes to within 0.0056 of the float
 });
 
 test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', { skip: needsExtraModels }, () => {
-  const ck = loadCheckpoint(models('tinystories-656K'));
+  const ck = loadCheckpoint(modelPath('tinystories-656K'));
   assert.equal(ck.format, 'safetensors');
   const c = ck.config;
   assert.deepEqual(
@@ -88,7 +87,7 @@ test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', 
   const embed = ck.tensors.get(TENSOR_NAMES.embed)!;
   assert.deepEqual(embed.shape, [2048, 128]);
   // Independent parse of the header for lm_head's bytes.
-  const raw = readFileSync(models('tinystories-656K/model.safetensors'));
+  const raw = readFileSync(modelPath('tinystories-656K/model.safetensors'));
   const hlen = Number(raw.readBigUInt64LE(0));
   const header = JSON.parse(raw.subarray(8, 8 + hlen).toString()) as Record<string, { data_offsets: [number, number] }>;
   const [b, e] = header['lm_head.weight']!.data_offsets;
@@ -99,9 +98,9 @@ test('tinystories-656K: HF safetensors, GQA, the embedding taken from lm_head', 
 });
 
 test('aidreams260K and zh-poem750K: llama2.c v0 headers', { skip: needsExtraModels }, () => {
-  const a = loadCheckpoint(models('aidreams260K/aidreams260K.bin')).config;
+  const a = loadCheckpoint(modelPath('aidreams260K/aidreams260K.bin')).config;
   assert.deepEqual([a.dim, a.hiddenDim, a.nLayers, a.nHeads, a.nKvHeads, a.vocabSize, a.maxSeqLen, a.headDim], [64, 172, 4, 4, 4, 512, 128, 16]);
-  const p = loadCheckpoint(models('zh-poem750K/poem_model.bin'));
+  const p = loadCheckpoint(modelPath('zh-poem750K/poem_model.bin'));
   const c = p.config;
   assert.deepEqual([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.maxSeqLen, c.headDim], [96, 256, 5, 6, 6, 2048, 128, 16]);
   const emb = toFloat32('f32', p.tensors.get(TENSOR_NAMES.embed)!.data, 2048 * 96);
@@ -109,7 +108,7 @@ test('aidreams260K and zh-poem750K: llama2.c v0 headers', { skip: needsExtraMode
 });
 
 test('vocab-only GGUF files parse with zero tensors, metadata as plain JS values', () => {
-  const spm = parseGguf(readFileSync(models('llama-cpp-vocab/ggml-vocab-llama-spm.gguf')), 'spm');
+  const spm = parseGguf(readFileSync(modelPath('llama-cpp-vocab/ggml-vocab-llama-spm.gguf')), 'spm');
   assert.equal(spm.version, 3);
   assert.equal(spm.tensors.length, 0);
   const tokens = spm.metadata['tokenizer.ggml.tokens'] as string[];
@@ -118,9 +117,9 @@ test('vocab-only GGUF files parse with zero tensors, metadata as plain JS values
   assert.equal((spm.metadata['tokenizer.ggml.scores'] as number[]).length, 32000);
   assert.equal(spm.metadata['tokenizer.ggml.model'], 'llama');
   assert.equal(spm.metadata['llama.block_count'], 32);
-  const gpt2 = parseGguf(readFileSync(models('llama-cpp-vocab/ggml-vocab-gpt-2.gguf')), 'gpt2');
+  const gpt2 = parseGguf(readFileSync(modelPath('llama-cpp-vocab/ggml-vocab-gpt-2.gguf')), 'gpt2');
   assert.equal((gpt2.metadata['tokenizer.ggml.merges'] as string[]).length, 50000);
   assert.equal((gpt2.metadata['tokenizer.ggml.tokens'] as string[]).length, 50257);
   // A vocab-only file is not a model.
-  assert.throws(() => loadCheckpoint(models('llama-cpp-vocab/ggml-vocab-llama-spm.gguf')), (e: unknown) => e instanceof FormatError && /missing tensor model\.embed_tokens/.test(e.message));
+  assert.throws(() => loadCheckpoint(modelPath('llama-cpp-vocab/ggml-vocab-llama-spm.gguf')), (e: unknown) => e instanceof FormatError && /missing tensor model\.embed_tokens/.test(e.message));
 });

@@ -1,9 +1,9 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Checkpoints kept in the repository under their licences (see each folder's README in test/fixtures/). */
 const fixturesDir = fileURLToPath(new URL('../fixtures/', import.meta.url));
-const inFixtures = (rel: string) => (rel.startsWith('stories260K') && !rel.includes('_q80')) || rel.startsWith('llama-cpp-vocab');
 
 /**
  * Checkpoints whose files state no licence (tinystories-656K, aidreams260K, zh-poem750K,
@@ -14,8 +14,8 @@ const extraDir = process.env.KVTRIM_EXTRA_MODELS ? resolve(process.env.KVTRIM_EX
 
 /** A model file by its path under the models' folder: from test/fixtures/ when the repository holds it, else from KVTRIM_EXTRA_MODELS. */
 export function modelPath(rel: string): string {
-  if (inFixtures(rel)) return join(fixturesDir, rel);
-  return join(extraDir ?? '/KVTRIM_EXTRA_MODELS-is-not-set', rel);
+  const fixture = join(fixturesDir, rel);
+  return existsSync(fixture) ? fixture : join(extraDir ?? '/KVTRIM_EXTRA_MODELS-is-not-set', rel);
 }
 
 /** node:test's `skip` option for a test that needs the extra models: the reason, or false when they are there. */
