@@ -11,18 +11,18 @@ export class HeadCache {
   protected valueBuf: Float32Array;
   positions: Int32Array;
   /** Accumulated attention per entry; null unless the cache tracks attention. */
-  attention: Float32Array | null;
+  attentionSums: Float32Array | null;
 
   constructor(
     readonly headDim: number,
     capacity = 16,
-    trackAttention = false,
+    trackAttentionSums = false,
     readonly storage: CacheStorage = heapStorage,
   ) {
     this.keyBuf = storage.floats(capacity * headDim);
     this.valueBuf = storage.floats(capacity * headDim);
     this.positions = storage.ints(capacity);
-    this.attention = trackAttention ? new Float32Array(capacity) : null;
+    this.attentionSums = trackAttentionSums ? new Float32Array(capacity) : null;
   }
 
   /** Keys of the live entries in the first length × headDim floats (post-RoPE). */
@@ -35,8 +35,8 @@ export class HeadCache {
   }
 
   /** Starts running attention sums from zero (a press asked for them after the cache was made). */
-  trackAttention(): void {
-    this.attention ??= new Float32Array(this.capacity);
+  trackAttentionSums(): void {
+    this.attentionSums ??= new Float32Array(this.capacity);
   }
 
   get capacity(): number {
@@ -51,7 +51,7 @@ export class HeadCache {
     this.keyBuf.set(k.subarray(kOff, kOff + d), o);
     this.valueBuf.set(v.subarray(vOff, vOff + d), o);
     this.positions[this.length] = position;
-    if (this.attention) this.attention[this.length] = 0;
+    if (this.attentionSums) this.attentionSums[this.length] = 0;
     this.length++;
   }
 
@@ -67,7 +67,7 @@ export class HeadCache {
         this.keyBuf.copyWithin(w * d, r * d, r * d + d);
         this.valueBuf.copyWithin(w * d, r * d, r * d + d);
         this.positions[w] = this.positions[r]!;
-        if (this.attention) this.attention[w] = this.attention[r]!;
+        if (this.attentionSums) this.attentionSums[w] = this.attentionSums[r]!;
       }
     }
     this.length = indices.length;
@@ -83,11 +83,11 @@ export class HeadCache {
   }
 
   clone(): HeadCache {
-    const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attention !== null, this.storage);
+    const c = new HeadCache(this.headDim, Math.max(1, this.length), this.attentionSums !== null, this.storage);
     c.keyBuf.set(this.keyBuf.subarray(0, this.length * this.headDim));
     c.valueBuf.set(this.valueBuf.subarray(0, this.length * this.headDim));
     c.positions.set(this.positions.subarray(0, this.length));
-    if (this.attention) c.attention!.set(this.attention.subarray(0, this.length));
+    if (this.attentionSums) c.attentionSums!.set(this.attentionSums.subarray(0, this.length));
     c.length = this.length;
     return c;
   }
@@ -98,7 +98,7 @@ export class HeadCache {
     this.keyBuf = new Float32Array(0);
     this.valueBuf = new Float32Array(0);
     this.positions = new Int32Array(0);
-    if (this.attention) this.attention = new Float32Array(0);
+    if (this.attentionSums) this.attentionSums = new Float32Array(0);
     this.length = 0;
   }
 
@@ -118,10 +118,10 @@ export class HeadCache {
     this.keyBuf = keys;
     this.valueBuf = values;
     this.positions = positions;
-    if (this.attention) {
+    if (this.attentionSums) {
       const a = new Float32Array(capacity);
-      a.set(this.attention);
-      this.attention = a;
+      a.set(this.attentionSums);
+      this.attentionSums = a;
     }
   }
 }

@@ -20,17 +20,17 @@ export class KVCache {
   constructor(
     readonly shape: KVCacheShape,
     /** `quant`: KIVI-style quantised storage (methods.md §13) instead of float32. */
-    opts: { trackAttention?: boolean; heads?: HeadCache[][]; storage?: CacheStorage; quant?: KvQuantOptions } = {},
+    opts: { trackAttentionSums?: boolean; heads?: HeadCache[][]; storage?: CacheStorage; quant?: KvQuantOptions } = {},
   ) {
-    const track = opts.trackAttention ?? false;
+    const track = opts.trackAttentionSums ?? false;
     const newHead = () =>
       opts.quant ? new QuantizedHeadCache(shape.headDim, opts.quant, track) : new HeadCache(shape.headDim, 16, track, opts.storage);
     this.heads = opts.heads ?? Array.from({ length: shape.nLayers }, () => Array.from({ length: shape.nKvHeads }, newHead));
   }
 
   /** Makes every head keep running attention sums from now on (H2O). */
-  trackAttention(): void {
-    for (const hs of this.heads) for (const h of hs) h.trackAttention();
+  trackAttentionSums(): void {
+    for (const hs of this.heads) for (const h of hs) h.trackAttentionSums();
   }
 
   layer(l: number): HeadCache[] {

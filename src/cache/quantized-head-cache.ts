@@ -54,9 +54,9 @@ export class QuantizedHeadCache extends HeadCache {
   constructor(
     headDim: number,
     readonly quant: KvQuantOptions,
-    trackAttention = false,
+    trackAttentionSums = false,
   ) {
-    super(headDim, 16, trackAttention);
+    super(headDim, 16, trackAttentionSums);
     checkKvQuant(quant);
     // The base float buffers are never used: drop them to one entry.
     this.keyBuf = new Float32Array(headDim);
@@ -81,7 +81,7 @@ export class QuantizedHeadCache extends HeadCache {
     const { group: G, residual: R } = this.quant;
     if (this.length === this.capacity) this.growEntries(this.capacity * 2);
     this.positions[this.length] = position;
-    if (this.attention) this.attention[this.length] = 0;
+    if (this.attentionSums) this.attentionSums[this.length] = 0;
     this.kTail.set(k.subarray(kOff, kOff + d), this.kTailLen++ * d);
     if (this.kTailLen === R) {
       for (let b = 0; b < R / G; b++) this.quantiseKeyBlock(b * G * d);
@@ -107,11 +107,11 @@ export class QuantizedHeadCache extends HeadCache {
     const K = this.keys.slice(0, this.length * d);
     const V = this.values.slice(0, this.length * d);
     const P = this.positions.slice(0, this.length);
-    const A = this.attention?.slice(0, this.length);
+    const A = this.attentionSums?.slice(0, this.length);
     this.length = this.kBlocks = this.kTailLen = this.vQuantised = this.vTailLen = 0;
     indices.forEach((r, w) => {
       this.append(K, r * d, V, r * d, P[r]!);
-      if (A) this.attention![w] = A[r]!;
+      if (A) this.attentionSums![w] = A[r]!;
     });
     this.version++;
   }
@@ -132,10 +132,10 @@ export class QuantizedHeadCache extends HeadCache {
   }
 
   override clone(): QuantizedHeadCache {
-    const c = new QuantizedHeadCache(this.headDim, this.quant, this.attention !== null);
+    const c = new QuantizedHeadCache(this.headDim, this.quant, this.attentionSums !== null);
     c.growEntries(Math.max(16, this.length));
     c.positions.set(this.positions.subarray(0, this.length));
-    if (this.attention) c.attention!.set(this.attention.subarray(0, this.length));
+    if (this.attentionSums) c.attentionSums!.set(this.attentionSums.subarray(0, this.length));
     c.kCodes = this.kCodes.slice();
     c.kMin = this.kMin.slice();
     c.kScale = this.kScale.slice();
@@ -215,10 +215,10 @@ export class QuantizedHeadCache extends HeadCache {
     const p = new Int32Array(capacity);
     p.set(this.positions.subarray(0, this.length));
     this.positions = p;
-    if (this.attention) {
+    if (this.attentionSums) {
       const a = new Float32Array(capacity);
-      a.set(this.attention.subarray(0, this.length));
-      this.attention = a;
+      a.set(this.attentionSums.subarray(0, this.length));
+      this.attentionSums = a;
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Session } from '../generate/session.js';
-import { SHOT_PRESSES, splitShots } from '../press/split-shots.js';
+import { splitShots } from '../press/split-shots.js';
 import { addModelOptions, countFlag, numberFlag, openModel, type ModelFlags } from './model-options.js';
 import { addPressOptions, kvQuantOption, pressOptions, type PressFlags } from './press-options.js';
 
@@ -34,10 +34,11 @@ export function register(program: Command): void {
         if (!tokenizer.applyChatTemplate) throw new Error('--chat: this model has no chat template');
         prompt = tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
       }
-      const session = new Session(model, tokenizer, { kvQuant: kvQuantOption(flags) });
-      const sep = flags.shotSeparator ?? (SHOT_PRESSES.includes(flags.press ?? '') ? '\n\n' : undefined);
+      const compression = pressOptions(flags);
+      const session = new Session(model, tokenizer, { kvQuant: kvQuantOption(flags), compression });
+      const sep = flags.shotSeparator ?? (compression.press?.usesShots ? '\n\n' : undefined);
       const segments = sep === undefined ? undefined : splitShots(prompt, sep.replace(/\\n/g, '\n').replace(/\\t/g, '\t'));
-      session.prefill(prompt, { ...pressOptions(flags), segments });
+      session.prefill(prompt, { segments });
       for await (const t of session.generate({
         maxTokens: flags.maxTokens,
         temperature: flags.temperature,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkKvQuant, kvQuantDefaults, type KvQuantOptions } from '../cache/quantized-head-cache.js';
-import type { PrefillOptions } from '../generate/session.js';
+import type { CompressionOptions } from '../press/compression.js';
 import type { Press } from '../press/press.js';
 import { createPress } from '../press/registry.js';
 import { numberFlag } from './model-options.js';
@@ -38,11 +38,11 @@ export function kvQuantOption(flags: PressFlags): KvQuantOptions | undefined {
   return checkKvQuant({ bits: flags.kvQuant === 'int8' ? 8 : 4, group: flags.kvGroup, residual: flags.kvResidual });
 }
 
-/** Session prefill options from the flags (press parameters apply to --press). */
-export function pressOptions(flags: PressFlags): PrefillOptions {
+/** The compression the flags ask for (press parameters apply to --press). */
+export function pressOptions(flags: PressFlags): CompressionOptions & { press?: Press } {
   if (flags.ratio !== undefined && !flags.press) throw new Error('--ratio needs --press');
   const press: Press | undefined = flags.press ? createPress(flags.press, parseParams(flags.pressParam ?? [])) : undefined;
-  if (flags.decodeRatio !== undefined && !flags.decodePress && !press?.decodingPhase)
+  if (flags.decodeRatio !== undefined && !flags.decodePress && !press?.decoding)
     throw new Error('--decode-ratio needs --decode-press (or a --press with its own decoding phase, e.g. shotkv)');
   return {
     press,

@@ -136,12 +136,12 @@ interface ComboRun {
  * question prefilled on top in the question-agnostic setting. Returns the logits of the first answer token.
  */
 function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo | undefined, decodeRatio: number) {
-  const session = new Session(model, tokenizer);
+  const compression = combo && { press: combo.press, ratio: combo.ratio, ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}) };
+  const session = new Session(model, tokenizer, { compression });
   const t0 = performance.now();
-  const press = combo ? { press: combo.press, ratio: combo.ratio, ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}) } : {};
-  let logits = session.prefill(promptOf({ segments: context }), { segments: context, from: rec, ...press });
+  let logits = session.prefill(promptOf({ segments: context }), { segments: context, from: rec });
   const pressMs = performance.now() - t0;
-  if (question) logits = session.prefill(question.text, { segments: [question] });
+  if (question) logits = session.prefill(question.text, { segments: [question], compress: false });
   return { session, logits, pressMs };
 }
 

@@ -3,10 +3,8 @@ import type { KvQuantOptions } from '../cache/quantized-head-cache.js';
 import type { ForwardHooks } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { Segment } from '../press/segment.js';
-import { checkBudget } from '../press/budget.js';
-import type { Budget, Press } from '../press/press.js';
-import { combineHooks, pressHooks } from '../press/press-hooks.js';
-import { createPress } from '../press/registry.js';
+import { Compression, type CompressionOptions, type Decoding } from '../press/compression.js';
+import { combineHooks, type PressContext } from '../press/press-hooks.js';
 import type { SegmentRange } from '../press/segment-range.js';
 import { TextStreamer } from '../tokenizer/text-streamer.js';
 import { recordQueries, type PrefillRecord } from './prefill-record.js';
@@ -36,56 +34,53 @@ export interface SessionStats {
 }
 
 export interface PrefillOptions {
-  /** Press run after each layer's prefill attention (a registry name or a Press); needs `ratio` > 0 to act. */
-  press?: Press | string;
-  /** Fraction of the prompt's entries the press removes (0 = none: a plain forward, bit-identical). */
-  ratio?: number;
-  /** Press run during decoding, keeping floor((1 − decodeRatio) · tokens seen at the end of this prefill) entries per head. */
-  decodePress?: Press | string;
-  decodeRatio?: number;
-  /** Run the decoding press every this many generated tokens (default 1). */
-  decodeInterval?: number;
   /** Prompt structure; the prompt must be their concatenation and is tokenised segment by segment so boundaries are exact. */
   segments?: readonly Segment[];
+  /** Run the session's compression on this prefill (default true); false appends the prompt as is (a question after a compressed context). */
+  compress?: boolean;
   /** Other observers of the prefill forward pass. */
   hooks?: ForwardHooks;
   /** Derive the cache from this recorded prefill of the same prompt instead of running the model (see `record`). */
   from?: PrefillRecord;
 }
 
-/** The decoding press of a session, with its fixed budget. */
-interface DecodeCompression {
-  press: Press;
-  budget: Budget;
-  interval: number;
-  steps: number;
-}
-
-function resolvePress(p: Press | string): Press {
-  return typeof p === 'string' ? createPress(p) : p;
+export interface SessionOptions {
+  /** The cache to extend (default: a new one for the model). */
+  cache?: KVCache;
+  /** Store the new cache KIVI-quantised (ignored when `cache` is given). */
+  kvQuant?: KvQuantOptions;
+  /** Keep running attention sums even when the compression does not need them. */
+  trackAttentionSums?: boolean;
+  /** How this session's cache is compressed (default: not at all). */
+  compression?: Compression | CompressionOptions;
 }
 
 /** One conversation over one KV cache: prefill a prompt, then decode token by token. */
 export class Session {
   readonly cache: KVCache;
   readonly stats: SessionStats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0 };
+  readonly compression: Compression;
   private lastLogits: Float32Array | undefined;
-  private decode: DecodeCompression | undefined;
+  /** The decoding phase, fixed at the first step after a prefill (`undefined` before it or when decoding is not compressed). */
+  private decoding: Decoding | undefined;
+  private decodingStarted = false;
   /** Absolute position ranges of the segments given to prefill so far. */
   readonly segments: SegmentRange[] = [];
 
   constructor(
     readonly model: Model,
     readonly tokenizer: Tokenizer,
-    /** `kvQuant`: store the new cache KIVI-quantised (ignored when `cache` is given). */
-    opts: { cache?: KVCache; trackAttention?: boolean; kvQuant?: KvQuantOptions } = {},
+    opts: SessionOptions = {},
   ) {
+    this.compression = opts.compression instanceof Compression ? opts.compression : new Compression(opts.compression);
+    const trackAttentionSums = opts.trackAttentionSums || this.compression.needsAttentionSums;
     const { nLayers, nKvHeads, headDim } = model.config;
     this.cache =
       opts.cache ??
       (opts.kvQuant
-        ? new KVCache({ nLayers, nKvHeads, headDim }, { trackAttention: opts.trackAttention, quant: opts.kvQuant })
-        : model.newCache({ trackAttention: opts.trackAttention }));
+        ? new KVCache({ nLayers, nKvHeads, headDim }, { trackAttentionSums, quant: opts.kvQuant })
+        : model.newCache({ trackAttentionSums }));
+    if (trackAttentionSums) this.cache.trackAttentionSums();
   }
 
   /**
@@ -98,23 +93,16 @@ export class Session {
     const room = this.model.config.maxSeqLen - this.cache.seen;
     if (ids.length > room)
       throw new RangeError(`prompt of ${ids.length} tokens does not fit: ${room} of the model's ${this.model.config.maxSeqLen} context positions are left`);
-    const ratio = opts.ratio ?? 0;
-    checkBudget({ ratio });
-    if (ratio !== 0 && !opts.press) throw new RangeError('prefill: a compression ratio needs a press');
-    const named = opts.press !== undefined ? resolvePress(opts.press) : undefined;
-    const press = ratio > 0 ? named : undefined;
-    if (opts.decodePress || named?.decodingPhase) this.decode = this.decodeCompression(opts, ids.length, named);
-    if (press?.needsAttention) this.cache.trackAttention();
     this.cache.tokens.push(...ids);
     this.segments.push(...ranges);
-    const hooks = press
-      ? combineHooks(opts.hooks, pressHooks(press, { ratio }, { config: this.model.config, tokens: this.cache.tokens, segments: this.segments, tokenizer: this.tokenizer }))
-      : opts.hooks;
+    const press = opts.compress === false ? undefined : this.compression.prefillHooks(this.pressContext());
+    const hooks = combineHooks(opts.hooks, press);
     const t0 = performance.now();
     if (opts.from) this.lastLogits = this.replay(opts.from, ids, hooks);
     else this.lastLogits = this.model.forward(ids, this.cache, { hooks });
     this.stats.prefillMs += performance.now() - t0;
     this.stats.promptTokens += ids.length;
+    this.decodingStarted = false;
     return this.lastLogits;
   }
 
@@ -125,8 +113,8 @@ export class Session {
   record(prompt: string | readonly number[], segments?: readonly Segment[]): PrefillRecord {
     const queries: Float32Array[] = [];
     const startPos = this.cache.seen;
-    this.cache.trackAttention();
-    const logits = this.prefill(prompt, { segments, hooks: recordQueries(queries) });
+    this.cache.trackAttentionSums();
+    const logits = this.prefill(prompt, { segments, compress: false, hooks: recordQueries(queries) });
     return { ids: this.cache.tokens.slice(startPos), startPos, queries, cache: this.cache.clone(), logits, prefillMs: this.stats.prefillMs };
   }
 
@@ -141,13 +129,15 @@ export class Session {
     return rec.logits;
   }
 
-  /** Runs one token; returns its logits. */
+  /** Runs one token; returns its logits. The first step after a prefill starts the decoding phase. */
   step(token: number, hooks?: ForwardHooks): Float32Array {
     const t0 = performance.now();
+    if (!this.decodingStarted) {
+      this.decoding = this.compression.startDecoding(this.cache.seen);
+      this.decodingStarted = true;
+    }
     this.cache.tokens.push(token);
-    const d = this.decode;
-    if (d && ++d.steps % d.interval === 0)
-      hooks = combineHooks(hooks, pressHooks(d.press, d.budget, { config: this.model.config, tokens: this.cache.tokens, segments: this.segments, tokenizer: this.tokenizer }));
+    hooks = combineHooks(hooks, this.decoding?.stepHooks(this.pressContext()));
     this.lastLogits = this.model.forward([token], this.cache, { hooks });
     this.stats.decodeMs += performance.now() - t0;
     return this.lastLogits;
@@ -192,24 +182,8 @@ export class Session {
     return { ids, ranges };
   }
 
-  private decodeCompression(opts: PrefillOptions, promptTokens: number, named: Press | undefined): DecodeCompression | undefined {
-    const ratio = opts.decodeRatio ?? 0;
-    checkBudget({ ratio });
-    const interval = opts.decodeInterval ?? 1;
-    if (!(Number.isSafeInteger(interval) && interval >= 1)) throw new RangeError(`decodeInterval ${interval} must be a positive integer`);
-    const seen = this.cache.seen + promptTokens;
-    // A press with its own decoding phase (ShotKV, FastGen) runs it, with its own rule, unless another decoding press is named.
-    const source = opts.decodePress === undefined || opts.decodePress === named?.name ? named : resolvePress(opts.decodePress);
-    if (source?.decodingPhase) {
-      const own = source.decodingPhase({ promptEnd: seen, decodeRatio: ratio });
-      if (own?.needsAttention) this.cache.trackAttention();
-      return own && { press: own, budget: { ratio }, interval, steps: 0 };
-    }
-    if (ratio === 0 || !source) return undefined;
-    const press = source;
-    if (press.needsAttention) this.cache.trackAttention();
-    // H2O's budget (methods.md §2): fixed for the whole generation from the tokens seen at prefill.
-    return { press, budget: { tokens: Math.max(1, Math.floor((1 - ratio) * seen)) }, interval, steps: 0 };
+  private pressContext(): PressContext {
+    return { config: this.model.config, tokens: this.cache.tokens, segments: this.segments, tokenizer: this.tokenizer };
   }
 
   /** Gives the cache's buffers back now (a backend's memory is not seen by the garbage collector); the session is left empty. */

@@ -34,8 +34,8 @@ export function inspectPrompt(model: Model, tokenizer: Tokenizer, prompt: string
   const capture = captureAttention(model, ids, { ...opts, segments: full.segments });
   const presses = (opts.presses ?? []).map((p) => {
     const press = typeof p === 'string' ? createPress(p) : p;
-    const s = new Session(model, tokenizer);
-    s.prefill(text, { segments, press, ratio, from: record });
+    const s = new Session(model, tokenizer, { compression: { press, ratio } });
+    s.prefill(text, { segments, from: record });
     return pressKept(s.cache, press, ratio);
   });
   return heatmapData({ title: opts.title, modelName: opts.modelName ?? 'model', config: model.config, tokenizer, ids, capture, presses });

@@ -44,7 +44,7 @@ export function attendHead(
   out.fill(0, outOff, outOff + d);
   // No visible entry: a zero row, as in the kernels.
   const inv = sum > 0 ? 1 / sum : 0;
-  const acc = head.attention;
+  const acc = head.attentionSums;
   for (let j = 0; j < length; j++) {
     const w = scores[j]! * inv;
     if (w === 0) continue;

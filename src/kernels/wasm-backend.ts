@@ -193,7 +193,7 @@ export class WasmBackend implements Backend {
     if (heads.length === 0 || !Number.isInteger(n) || n < 1 || !(groupSize >= 1) || q.length < len || out.length < len)
       throw new RangeError(`attend: ${n} tokens × ${heads.length} KV heads × group ${groupSize} need q and out of ${len} floats, got ${q.length} and ${out.length}`);
     // Tracking attention (H2O, FastGen) or a cache on the JS heap: the TypeScript path does it.
-    if (heads.some((h) => h.attention !== null || !this.arena.owns(h.keys) || !this.arena.owns(h.values) || !this.arena.owns(h.positions))) {
+    if (heads.some((h) => h.attentionSums !== null || !this.arena.owns(h.keys) || !this.arena.owns(h.values) || !this.arena.owns(h.positions))) {
       attendLayer(out, q, n, heads, startPos, groupSize, window);
       return;
     }

@@ -51,7 +51,7 @@ export class Model {
     return new Model(ckpt.config, buildWeights(ckpt, backend), backend);
   }
 
-  newCache(opts: { trackAttention?: boolean } = {}): KVCache {
+  newCache(opts: { trackAttentionSums?: boolean } = {}): KVCache {
     const { nLayers, nKvHeads, headDim } = this.config;
     return new KVCache({ nLayers, nKvHeads, headDim }, { ...opts, storage: this.backend.cacheStorage });
   }

@@ -53,11 +53,15 @@ export class ChunkKVPress implements Press {
 
   constructor(readonly opts: ChunkKVOptions = chunkkvDefaults) {}
 
+  beginPrefill(): void {
+    this.ranking = undefined;
+    this.layers = [];
+  }
+
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
     const nKeep = heads.map((h) => keepCount(view.length(h), budget));
     if (heads.every((h) => nKeep[h]! >= view.length(h))) return null;
-    if (view.layer === 0) this.layers = [];
     let r = this.reusable(view);
     const t0 = performance.now();
     if (!r) r = this.ranking = this.rank(view);
@@ -85,7 +89,7 @@ export class ChunkKVPress implements Press {
 
   private rank(view: LayerView): Ranking {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-    const windows = heads.map((h) => Math.max(1, Math.min(this.opts.window, view.window.n, view.length(h))));
+    const windows = heads.map((h) => Math.max(1, Math.min(this.opts.window, view.processed.n, view.length(h))));
     const tokenScores = heads.map((h) => windowColumnSums(view, h, windows[h]!));
     const rankOf = (scores: Float64Array, h: number) =>
       rankChunks(chunkScores(scores, view.length(h) - windows[h]!, this.opts.chunkSize, this.opts.aggregate));

@@ -76,7 +76,7 @@ export function expectedAttentionScorer(o: ExpectedAttentionOptions): Scorer {
 function futureQueries(view: LayerView, o: ExpectedAttentionOptions): FutureQueries {
   const { config, headDim: d } = view;
   const Hq = config.nHeads;
-  const { queries, n, startPos } = view.window;
+  const { queries, n, startPos } = view.processed;
   const invFreq = ropeInvFreq(d, config.ropeTheta, config.ropeScaling);
   let rows = Array.from({ length: n }, (_, t) => t).filter((t) => startPos + t >= o.nSink);
   if (rows.length === 0) rows = Array.from({ length: n }, (_, t) => t);

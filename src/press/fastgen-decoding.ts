@@ -20,13 +20,13 @@ export function fastgenDecoding(
 ): Press {
   return {
     name: 'fastgen-decoding',
-    needsAttention: true,
+    needsAttentionSums: true,
     compress(view: LayerView): Keep | null {
       const pol = policies(view.layer);
       if (!pol) return null;
-      if (!view.accumulated) throw new Error('fastgen decoding: the cache does not track attention');
+      if (!view.attentionSums) throw new Error('fastgen decoding: the cache does not track attention');
       const classes = classesOf(view);
-      const next = view.window.startPos + view.window.n;
+      const next = view.processed.startPos + view.processed.n;
       const { local, frequent } = rates();
       const wl = Math.max(1, Math.floor(local * next));
       const nf = Math.floor(frequent * next);
@@ -38,7 +38,7 @@ export function fastgenDecoding(
         const classBits = (parts.has('special') ? SPECIAL_TOKEN : 0) | (parts.has('punct') ? PUNCT_TOKEN : 0);
         const m = Uint8Array.from(pos, (p) => (classes[p]! & classBits || (parts.has('local') && p > next - wl) ? 1 : 0));
         if (parts.has('frequent')) {
-          const acc = view.accumulated!(h);
+          const acc = view.attentionSums!(h);
           const cand = Array.from({ length: T }, (_, j) => j).filter((j) => !m[j]);
           for (const i of selectKeep(cand.map((j) => acc[j]!), Math.min(nf, cand.length))) m[cand[i]!] = 1;
         }

@@ -37,7 +37,7 @@ const ROW_BLOCK = 32;
 export function profileHead(view: LayerView, h: number, entryClass: Uint8Array, rates: FastGenRates): HeadProfile {
   const T = view.length(h);
   const pos = view.positions(h);
-  const { queries, n, startPos } = view.window;
+  const { queries, n, startPos } = view.processed;
   const wl = Math.max(1, Math.floor(rates.local * T));
   const nf = Math.floor(rates.frequent * T);
   const col = new Float64Array(T);

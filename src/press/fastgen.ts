@@ -3,7 +3,7 @@ import { keepCount } from './budget.js';
 import { fastgenDecoding } from './fastgen-decoding.js';
 import type { LayerView } from './layer-view.js';
 import { unitFraction } from './param-checks.js';
-import type { Budget, Keep, Press } from './press.js';
+import type { Budget, DecodingPhase, Keep, Press } from './press.js';
 import type { PressEntry } from './registry-entry.js';
 import { tokenClasses } from './token-class.js';
 
@@ -20,7 +20,7 @@ export const fastgenDefaults: FastGenOptions = { threshold: 0.95, local: 0.3, fr
 /**
  * FastGen (methods.md §12): at the end of each layer's prefill every KV head is profiled and gets
  * the cheapest policy recovering ≥ τ of its attention; its prompt cache is cut to that policy, and
- * during decoding (`decodingPhase`, run by the session) it keeps evicting by the same policy. The
+ * during decoding (its `decoding` phase) it keeps evicting by the same policy. The
  * memory is set by τ, not by the compression ratio: a budget below the prompt length only switches
  * the press on (ratio 0 leaves the cache untouched).
  * Per-prompt state (the profiles, the rates used) lives in this instance; `policies()` reads them
@@ -29,7 +29,7 @@ export const fastgenDefaults: FastGenOptions = { threshold: 0.95, local: 0.3, fr
 export class FastGenPress implements Press {
   readonly name = 'fastgen';
   /** The cache tracks running attention from the prefill on, for the frequent heads' decoding. */
-  readonly needsAttention = true;
+  readonly needsAttentionSums = true;
   private profiles: HeadProfile[][] = [];
   private classes: { ids: Int32Array; bits: Uint8Array } | undefined;
   private used: FastGenRates;
@@ -45,7 +45,6 @@ export class FastGenPress implements Press {
     const half = keepCount(view.length(0), budget) / (2 * view.length(0));
     this.used = this.opts.budgetRates ? { threshold: this.opts.threshold, local: half, frequent: half } : this.opts;
     const profiles = heads.map((h) => profileHead(view, h, Uint8Array.from(view.positions(h), (p) => classes[p]!), this.used));
-    if (view.layer === 0) this.profiles = [];
     this.profiles[view.layer] = profiles;
     return profiles.every((p, h) => p.keep.length === view.length(h)) ? null : profiles.map((p) => p.keep);
   }
@@ -60,9 +59,14 @@ export class FastGenPress implements Press {
     return this.profiles.map((l) => l.map((p) => p.recovery));
   }
 
-  decodingPhase(): Press {
-    return fastgenDecoding((layer) => this.profiles[layer]?.map((p) => p.policy), (view) => this.classesOf(view), () => this.used);
+  beginPrefill(): void {
+    this.profiles = [];
   }
+
+  readonly decoding: DecodingPhase = {
+    needsAttentionSums: true,
+    start: () => fastgenDecoding((layer) => this.profiles[layer]?.map((p) => p.policy), (view) => this.classesOf(view), () => this.used),
+  };
 
   /** Class bits by absolute position, recomputed only when the token list changed. */
   private classesOf(view: LayerView): Uint8Array {

@@ -9,13 +9,13 @@ import { lastEntries } from './select-keep.js';
  */
 export function h2oScorer(normalize: boolean): Scorer {
   return {
-    needsAttention: true,
+    needsAttentionSums: true,
     score(view, h) {
-      if (!view.accumulated) throw new Error('h2o: the cache does not track attention (create it with trackAttention)');
-      const acc = Float32Array.from(view.accumulated(h));
+      if (!view.attentionSums) throw new Error('h2o: the cache does not track attention (create it with trackAttentionSums)');
+      const acc = Float32Array.from(view.attentionSums(h));
       if (normalize) {
         const pos = view.positions(h);
-        const next = view.window.startPos + view.window.n;
+        const next = view.processed.startPos + view.processed.n;
         for (let j = 0; j < acc.length; j++) acc[j]! /= next - pos[j]!;
       }
       return acc;

@@ -21,11 +21,11 @@ export interface LayerView {
   keys(h: number): Float32Array;
   values(h: number): Float32Array;
   /** Post-RoPE queries of the n tokens just processed (all query heads), the first at startPos. */
-  readonly window: { queries: Float32Array; n: number; startPos: number };
+  readonly processed: { queries: Float32Array; n: number; startPos: number };
   /** Softmax weights of the last `rows` (default 32, at most n) query rows on head h's entries, group-averaged: rows × length(h). */
   attention(h: number, opts?: { rows?: number }): Float32Array;
   /** Running column sums of attention per entry (H2O); present only when the cache tracks attention. */
-  accumulated?(h: number): Float32Array;
+  attentionSums?(h: number): Float32Array;
   /** Caller-supplied prompt structure, as absolute position ranges. */
   readonly segments?: readonly SegmentRange[];
   /** Token ids by absolute position (everything the session has processed). */
@@ -41,8 +41,8 @@ export class CacheLayerView implements LayerView {
   readonly kvHeads: number;
   readonly groupSize: number;
   readonly headDim: number;
-  readonly window: { queries: Float32Array; n: number; startPos: number };
-  readonly accumulated?: (h: number) => Float32Array;
+  readonly processed: { queries: Float32Array; n: number; startPos: number };
+  readonly attentionSums?: (h: number) => Float32Array;
   private readonly heads: HeadCache[];
   private readonly memo = new Map<string, Float32Array>();
   private tokenIds: Int32Array | undefined;
@@ -60,8 +60,8 @@ export class CacheLayerView implements LayerView {
     this.groupSize = config.nHeads / config.nKvHeads;
     this.headDim = config.headDim;
     this.heads = ctx.heads;
-    this.window = { queries: ctx.queries, n: ctx.n, startPos: ctx.startPos };
-    if (ctx.heads.every((h) => h.attention !== null)) this.accumulated = (h) => this.head(h).attention!.subarray(0, this.length(h));
+    this.processed = { queries: ctx.queries, n: ctx.n, startPos: ctx.startPos };
+    if (ctx.heads.every((h) => h.attentionSums !== null)) this.attentionSums = (h) => this.head(h).attentionSums!.subarray(0, this.length(h));
   }
 
   get tokens(): Int32Array {
@@ -85,11 +85,11 @@ export class CacheLayerView implements LayerView {
   }
 
   attention(h: number, opts: { rows?: number } = {}): Float32Array {
-    const rows = Math.max(1, Math.min(opts.rows ?? 32, this.window.n));
+    const rows = Math.max(1, Math.min(opts.rows ?? 32, this.processed.n));
     const key = `${h}:${rows}`;
     let a = this.memo.get(key);
     if (!a) {
-      const { queries, n, startPos } = this.window;
+      const { queries, n, startPos } = this.processed;
       a = windowAttention(queries, n, startPos, this.config.nHeads, h, this.groupSize, this.head(h), rows, this.config.slidingWindow);
       this.memo.set(key, a);
     }

@@ -6,12 +6,16 @@ import type { Budget, Keep, Press } from './press.js';
 import type { SegmentRange } from './segment-range.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
+/** What a press sees of its sequence besides the layer: the tokens so far, the prompt's structure, token classes. */
+export interface PressContext {
+  config: ModelConfig;
+  tokens: readonly number[];
+  segments?: readonly SegmentRange[];
+  tokenizer?: Pick<Tokenizer, 'isSpecial' | 'piece'>;
+}
+
 /** Forward hooks that run `press` after each layer's attention and compact the cache to what it keeps. */
-export function pressHooks(
-  press: Press,
-  budget: Budget,
-  ctx: { config: ModelConfig; tokens: readonly number[]; segments?: readonly SegmentRange[]; tokenizer?: Pick<Tokenizer, 'isSpecial' | 'piece'> },
-): ForwardHooks {
+export function pressHooks(press: Press, budget: Budget, ctx: PressContext): ForwardHooks {
   return {
     afterAttention(actx) {
       const view = new CacheLayerView(actx, ctx.config, ctx.tokens, ctx.segments, ctx.tokenizer);

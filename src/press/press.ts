@@ -10,13 +10,21 @@ export type Budget = { ratio: number } | { tokens: number };
 export interface Press {
   readonly name: string;
   /** The cache must keep running attention column sums (H2O). */
-  readonly needsAttention?: boolean;
+  readonly needsAttentionSums?: boolean;
+  /** The press selects whole shots, so a plain prompt must be split into shot segments first (ShotKV). */
+  readonly usesShots?: boolean;
   /** Indices to keep per KV head for this layer, or null to leave the layer untouched. */
   compress(view: LayerView, budget: Budget): Keep | null;
-  /**
-   * The method's own decoding phase (ShotKV, FastGen), which the session runs unless another
-   * decoding press is named; it keeps entries by its own rule (not the session's decoding budget).
-   * `promptEnd` is the absolute position after the prompt; undefined when there is nothing to do.
-   */
-  decodingPhase?(ctx: { promptEnd: number; decodeRatio: number }): Press | undefined;
+  /** Starts the state a press keeps for one prompt (FastGen's profiles, ChunkKV's reused ranking). */
+  beginPrefill?(): void;
+  /** The method's own decoding phase (ShotKV, FastGen), run instead of a decoding budget unless another decoding press is named. */
+  readonly decoding?: DecodingPhase;
+}
+
+/** A press's own rule for the tokens it generates after the prompt. */
+export interface DecodingPhase {
+  /** The cache must keep attention sums from the prefill on for this phase. */
+  readonly needsAttentionSums?: boolean;
+  /** The press for a generation after a prompt ending at absolute position `promptEnd`; undefined when there is nothing to do. */
+  start(ctx: { promptEnd: number; decodeRatio: number }): Press | undefined;
 }

@@ -10,7 +10,7 @@ export interface Scorer {
   /** Entries kept whatever their score (sinks, observation window), given head h's keep count. */
   protect?(view: LayerView, h: number, nKeep: number): Uint8Array | null;
   /** The cache must keep running attention column sums. */
-  readonly needsAttention?: boolean;
+  readonly needsAttentionSums?: boolean;
 }
 
 /**
@@ -26,7 +26,7 @@ export function scorerPress(
   const allocation = opts.allocation ?? perHeadAllocation;
   return {
     name,
-    needsAttention: scorer.needsAttention,
+    needsAttentionSums: scorer.needsAttentionSums,
     compress(view: LayerView, budget: Budget): Keep | null {
       const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
       const nKeep = heads.map((h) => schedule(view.layer, view.nLayers, view.length(h), budget));

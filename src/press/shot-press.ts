@@ -1,6 +1,6 @@
 import { keepCount } from './budget.js';
 import type { LayerView } from './layer-view.js';
-import type { Budget, Keep, Press } from './press.js';
+import type { Budget, DecodingPhase, Keep, Press } from './press.js';
 import type { SegmentRange } from './segment-range.js';
 import { selectShots } from './shot-select.js';
 
@@ -15,18 +15,23 @@ export type ShotScorer = (view: LayerView, shots: readonly SegmentRange[], shotO
  * untouched. Every KV head of a layer keeps the same shots. The kept shots per layer of the last prefill are in `keptShots()`.
  */
 export class ShotPress implements Press {
+  readonly usesShots = true;
   private kept: number[][] = [];
 
   constructor(
     readonly name: string,
     private readonly scoreShots: ShotScorer,
     private readonly stopAtFirstMiss: boolean,
+    readonly decoding?: DecodingPhase,
   ) {}
+
+  beginPrefill(): void {
+    this.kept = [];
+  }
 
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
     if (heads.every((h) => keepCount(view.length(h), budget) >= view.length(h))) return null;
-    if (view.layer === 0) this.kept = [];
     const shots = promptShots(view, this.name);
     if (shots.length === 0) return null;
     const shotOf = heads.map((h) => shotMembership(view.positions(h), shots));
@@ -57,8 +62,8 @@ export class ShotPress implements Press {
  * structure is unknown); one whose segments hold no shot (zero-shot) has nothing to drop.
  */
 function promptShots(view: LayerView, name: string): SegmentRange[] {
-  const start = view.window.startPos;
-  const end = start + view.window.n;
+  const start = view.processed.startPos;
+  const end = start + view.processed.n;
   const mine = (view.segments ?? []).filter((s) => s.start >= start && s.end <= end);
   if (mine.length === 0) throw new RangeError(`${name}: the prompt has no segments (pass segments to prefill, or split plain text with a shot separator)`);
   return mine.filter((s) => s.kind === 'shot' && s.end > s.start);

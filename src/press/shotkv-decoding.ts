@@ -6,7 +6,7 @@ import { selectKeep } from './select-keep.js';
 
 /**
  * ShotKV's decoding phase (methods.md §11): only entries generated after the prompt (positions ≥
- * promptEnd and past every prompt segment) are candidates; the frozen prefill entries are never
+ * promptEnd, where generation started) are candidates; the frozen prefill entries are never
  * touched. Of the G tokens generated so far, floor((1 − decodeRatio)·G) generated entries are kept
  * per head: the `recent` newest (protected, counted inside) and the highest scores, score = the
  * newest query's attention (or the accumulated attention) summed over the layer's KV heads when
@@ -16,19 +16,17 @@ export function shotkvDecoding(opts: { promptEnd: number; decodeRatio: number; r
   checkBudget({ ratio: opts.decodeRatio });
   return {
     name: 'shotkv-decoding',
-    needsAttention: opts.accumulate,
+    needsAttentionSums: opts.accumulate,
     compress(view: LayerView): Keep | null {
-      // Prompt text prefilled later (a question after a compressed context) is frozen too.
-      const frozenEnd = Math.max(opts.promptEnd, ...(view.segments ?? []).map((s) => s.end));
-      const generated = view.window.startPos + view.window.n - frozenEnd;
+      const generated = view.processed.startPos + view.processed.n - opts.promptEnd;
       if (generated <= 0) return null;
       const nKeep = Math.floor(generated * (1 - opts.decodeRatio) + 1e-9);
       const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-      const first = heads.map((h) => firstGenerated(view.positions(h), frozenEnd));
+      const first = heads.map((h) => firstGenerated(view.positions(h), opts.promptEnd));
       if (heads.every((h) => view.length(h) - first[h]! <= nKeep)) return null;
       const shared = sameEntries(view);
-      if (opts.accumulate && !view.accumulated) throw new Error('shotkv decoding: accumulate needs a cache that tracks attention');
-      const scoreOf = (h: number) => (opts.accumulate ? view.accumulated!(h) : view.attention(h, { rows: 1 }));
+      if (opts.accumulate && !view.attentionSums) throw new Error('shotkv decoding: accumulate needs a cache that tracks attention');
+      const scoreOf = (h: number) => (opts.accumulate ? view.attentionSums!(h) : view.attention(h, { rows: 1 }));
       const summed = shared ? sumOver(heads.map(scoreOf)) : undefined;
       return heads.map((h) => {
         const T = view.length(h);
@@ -46,10 +44,10 @@ export function shotkvDecoding(opts: { promptEnd: number; decodeRatio: number; r
   };
 }
 
-/** Index of the first entry at a position ≥ frozenEnd (positions are ascending). */
-function firstGenerated(positions: Int32Array, frozenEnd: number): number {
+/** Index of the first entry at a position ≥ promptEnd (positions are ascending). */
+function firstGenerated(positions: Int32Array, promptEnd: number): number {
   let j = positions.length;
-  while (j > 0 && positions[j - 1]! >= frozenEnd) j--;
+  while (j > 0 && positions[j - 1]! >= promptEnd) j--;
   return j;
 }
 

@@ -37,16 +37,16 @@ export const shotkvScorer: ShotScorer = (view, shots, shotOf) => {
 
 /** Query rows from the start of the prompt's last question segment to the end of the prompt. */
 function queryRows(view: LayerView): number {
-  const { startPos, n } = view.window;
+  const { startPos, n } = view.processed;
   const q = (view.segments ?? []).filter((s) => s.kind === 'question' && s.start >= startPos && s.start < startPos + n).at(-1);
   return q ? startPos + n - q.start : Math.min(32, n);
 }
 
 /** ShotKV: the shot-level prefill press, with its decoding phase attached. */
 export function shotkvPress(opts: ShotKVOptions = shotkvDefaults): Press {
-  const press = new ShotPress('shotkv', shotkvScorer, opts.stopAtFirstMiss);
-  return Object.assign(press, {
-    decodingPhase: ({ promptEnd, decodeRatio }: { promptEnd: number; decodeRatio: number }) =>
+  return new ShotPress('shotkv', shotkvScorer, opts.stopAtFirstMiss, {
+    needsAttentionSums: opts.accumulate,
+    start: ({ promptEnd, decodeRatio }) =>
       decodeRatio > 0 ? shotkvDecoding({ promptEnd, decodeRatio, recent: opts.recent, accumulate: opts.accumulate }) : undefined,
   });
 }

@@ -19,7 +19,7 @@ export const snapkvDefaults: SnapKVOptions = { window: 32, kernel: 7, pooling: '
  * (only its most recent n_keep entries when the budget is smaller than W).
  */
 export function snapkvScorer(opts: SnapKVOptions = snapkvDefaults): Scorer {
-  const windowOf = (view: LayerView, h: number) => Math.max(1, Math.min(opts.window, view.window.n, view.length(h)));
+  const windowOf = (view: LayerView, h: number) => Math.max(1, Math.min(opts.window, view.processed.n, view.length(h)));
   return {
     score(view, h) {
       const T = view.length(h);

@@ -1,8 +1,5 @@
 import type { Segment } from './segment.js';
 
-/** Presses that select whole shots and so need the prompt split into segments. */
-export const SHOT_PRESSES: readonly string[] = ['shotkv', 'random-shot'];
-
 /**
  * Segments of a plain few-shot prompt (ShotKV): blocks separated by `separator` (default a blank
  * line); every block but the last is a shot, the last is the question. Each separator stays with

@@ -16,7 +16,7 @@ function filled(T: number, d: number, track = false): HeadCache {
 
 test('HeadCache grows, compacts in place without reallocating, and rejects bad index lists', () => {
   const h = filled(9, 3, true);
-  h.attention!.set([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  h.attentionSums!.set([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   const keysBuf = h.keys;
   h.keep(Int32Array.from([1, 4, 8]));
   assert.equal(h.keys, keysBuf, 'same buffer');
@@ -24,7 +24,7 @@ test('HeadCache grows, compacts in place without reallocating, and rejects bad i
   assert.deepEqual([...h.positions.subarray(0, 3)], [6, 9, 13]);
   assert.deepEqual([...h.keys.subarray(0, 9)], [100, 101, 102, 400, 401, 402, 800, 801, 802]);
   assert.deepEqual([...h.values.subarray(3, 6)], [-400, -401, -402]);
-  assert.deepEqual([...h.attention!.subarray(0, 3)], [1, 4, 8], 'accumulator follows compaction');
+  assert.deepEqual([...h.attentionSums!.subarray(0, 3)], [1, 4, 8], 'accumulator follows compaction');
   for (const bad of [[2, 1], [0, 0], [3], [-1]]) assert.throws(() => h.keep(Int32Array.from(bad)), RangeError);
 });
 
@@ -83,7 +83,7 @@ test('attention over a ragged layer (heads of different lengths and positions) m
   heads.forEach((h, i) => {
     h.keep(Int32Array.from(keepIdx[i]!));
     entries[i] = keepIdx[i]!.map((j) => entries[i]![j]!);
-    h.attention!.fill(0);
+    h.attentionSums!.fill(0);
   });
   const n = 2;
   const q = Float32Array.from({ length: n * 2 * g * d }, rnd);
@@ -98,5 +98,5 @@ test('attention over a ragged layer (heads of different lengths and positions) m
       for (let i = 0; i < d; i++) assert.ok(Math.abs(out[o + i]! - want[i]!) < 1e-5);
       w.forEach((x, j) => (acc[kv]![j]! += x / g));
     }
-  heads.forEach((h, i) => acc[i]!.forEach((x, j) => assert.ok(Math.abs(h.attention![j]! - x) < 1e-5)));
+  heads.forEach((h, i) => acc[i]!.forEach((x, j) => assert.ok(Math.abs(h.attentionSums![j]! - x) < 1e-5)));
 });

@@ -73,11 +73,11 @@ test('KIVI: a constant group dequantises exactly (scale 0); compaction re-quanti
   const c = new Float32Array(d).fill(0.375);
   for (let t = 0; t < 9; t++) h.append(c, 0, c, 0, t * 2);
   assert.deepEqual([...h.keys.subarray(0, 9 * d)], new Array(9 * d).fill(0.375));
-  h.attention!.set([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  h.attentionSums!.set([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   h.keep(Int32Array.from([0, 3, 4, 8]));
   assert.equal(h.length, 4);
   assert.deepEqual([...h.positions.subarray(0, 4)], [0, 6, 8, 16]);
-  assert.deepEqual([...h.attention!.subarray(0, 4)], [0, 3, 4, 8]);
+  assert.deepEqual([...h.attentionSums!.subarray(0, 4)], [0, 3, 4, 8]);
   assert.deepEqual([...h.values.subarray(0, 4 * d)], new Array(4 * d).fill(0.375));
   const k = h.clone();
   k.keep(Int32Array.from([1]));

@@ -42,10 +42,10 @@ test('one prefill, many presses: every output equals a separate prefill with tha
   for (const r of records) {
     const task = taskByName(r.task);
     const ex = task.examples(opts.seed, opts.n, { shots: r.shots })[r.example]!;
-    const session = new Session(model, tokenizer);
+    const session = new Session(model, tokenizer, { compression: r.ratio > 0 ? { press: r.press, ratio: r.ratio } : undefined });
     const context = r.setting === 'question-aware' ? ex.segments : ex.segments.slice(0, -1);
-    session.prefill(promptOf({ ...ex, segments: context }), { segments: context, ...(r.ratio > 0 ? { press: r.press, ratio: r.ratio } : {}) });
-    if (r.setting === 'question-agnostic') session.prefill(ex.segments.at(-1)!.text, { segments: [ex.segments.at(-1)!] });
+    session.prefill(promptOf({ ...ex, segments: context }), { segments: context });
+    if (r.setting === 'question-agnostic') session.prefill(ex.segments.at(-1)!.text, { segments: [ex.segments.at(-1)!], compress: false });
     let text = '';
     for await (const t of session.generate({ maxTokens: ex.maxNewTokens, stop: ex.stop })) text += t.text;
     assert.equal(r.output, text, `${r.task} ${r.setting} ${r.press}@${r.ratio} #${r.example}`);

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { modelPath } from './model-files.js';
 import { klDivergence } from '../../src/eval/fidelity.js';
 import { argmax } from '../../src/generate/sampler.js';
-import { Session, type PrefillOptions } from '../../src/generate/session.js';
+import { Session } from '../../src/generate/session.js';
+import type { CompressionOptions } from '../../src/press/compression.js';
+import type { SegmentRange } from '../../src/press/segment-range.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 
 /** The real stories260K checkpoint (test/fixtures/stories260K) and its run.c reference outputs. */
@@ -48,14 +50,21 @@ export function fidelityReferences({ model, tokenizer }: LoadedModel, steps: num
  * Mean next-token KL(full ‖ compressed) over the references, the full cache's continuation
  * teacher-forced through a cache prefilled with `opts`; also the share of the full cache's bytes kept.
  */
-export function teacherForcedKL({ model, tokenizer }: LoadedModel, refs: readonly FidelityReference[], opts: (ref: FidelityReference, session: Session) => PrefillOptions): { kl: number; kept: number } {
+export function teacherForcedKL(
+  { model, tokenizer }: LoadedModel,
+  refs: readonly FidelityReference[],
+  setup: (ref: FidelityReference) => { compression: CompressionOptions; segments?: readonly SegmentRange[] },
+): { kl: number; kept: number } {
   let kl = 0;
   let steps = 0;
   let kept = 0;
   let full = 0;
   for (const r of refs) {
-    const s = new Session(model, tokenizer);
-    s.prefill(r.ctx, opts(r, s));
+    const { compression, segments } = setup(r);
+    const s = new Session(model, tokenizer, { compression });
+    // Token-id prompts carry no segments; the session's segment list is what presses see.
+    if (segments) s.segments.push(...segments);
+    s.prefill(r.ctx);
     for (let i = 0; i < r.toks.length; i++, steps++) kl += klDivergence(r.logits[i]!, s.step(r.toks[i]!));
     kept += s.cache.bytes();
     full += s.cache.fullBytes();

@@ -187,7 +187,7 @@ test('attention: a cache on the JS heap or tracking attention takes the TypeScri
   attendLayer(ref, q, c.n, fillHeads(undefined, c, 5), c.startPos, c.group, undefined);
   assert.ok(sameBits(a, ref));
   assert.ok(sameBits(b, ref));
-  const acc = tracked[0]!.attention!;
+  const acc = tracked[0]!.attentionSums!;
   assert.ok(acc.some((x) => x > 0), 'accumulated attention was recorded');
 });
 

@@ -10,7 +10,7 @@ import { maxAbsDiff, naiveTopK, naiveWindowAttention, syntheticLayer, viewOf } f
 
 /** A synthetic layer whose heads hold accumulated attention from a real (tracking) attention pass over all T rows. */
 function trackedLayer(T: number, seed: number) {
-  const s = syntheticLayer({ T, seed, trackAttention: true });
+  const s = syntheticLayer({ T, seed, trackAttentionSums: true });
   const g = s.config.nHeads / s.config.nKvHeads;
   // Re-run attention with tracking on the same cache: every row over all earlier keys.
   attendLayer(new Float32Array(s.queries.length), s.queries, T, s.heads, 0, g, undefined);
@@ -23,7 +23,7 @@ test('H2O: accumulated attention equals the naive column sums (group mean) and t
   const keep = createPress('h2o').compress(viewOf(s.config, s.heads, s.queries, s.T), { ratio })!;
   for (let h = 0; h < 2; h++) {
     const cols = naiveWindowAttention(s, s.T, h, s.T).reduce((acc, row) => acc.map((x, j) => x + row[j]!), new Array<number>(s.T).fill(0));
-    assert.ok(maxAbsDiff(s.heads[h]!.attention!.subarray(0, s.T), cols) < 1e-5);
+    assert.ok(maxAbsDiff(s.heads[h]!.attentionSums!.subarray(0, s.T), cols) < 1e-5);
     const B = keepCount(s.T, { ratio });
     const recent = B - Math.ceil(B / 2);
     const forced = new Set(Array.from({ length: recent }, (_, i) => s.T - recent + i));
@@ -59,7 +59,7 @@ test('TOVA: last-row attention averaged over all query heads, one shared index s
 
 test('one key every query attends to survives H2O, TOVA, SnapKV, PyramidKV and AdaKV at 80 % compression', () => {
   const T = 40;
-  const s = syntheticLayer({ T, seed: 14, scale: 0.3, trackAttention: true });
+  const s = syntheticLayer({ T, seed: 14, scale: 0.3, trackAttentionSums: true });
   const d = s.config.headDim;
   const star = 17;
   for (const head of s.heads) for (let i = 0; i < d; i++) head.keys[star * d + i] = i % 2 ? 2 : -2;

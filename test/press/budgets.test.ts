@@ -18,8 +18,8 @@ test('after prefill every head and layer holds exactly what the budget says (eve
         const ids = randomIds(T, model.config.vocabSize, T);
         const C = keepCount(T, { ratio });
         for (const name of ['random', 'knorm', 'streamingllm', 'h2o', 'snapkv', 'pyramidkv', 'tova', 'expected-attention', 'adakv']) {
-          const s = new Session(model, tokenizer);
-          s.prefill(ids, { press: name, ratio });
+          const s = new Session(model, tokenizer, { compression: { press: name, ratio } });
+          s.prefill(ids);
           const lengths = s.cache.heads.map((hs) => hs.map((h) => h.length));
           const at = `${label} ${name} T=${T} ratio=${ratio}: ${JSON.stringify(lengths)}`;
           if (name === 'pyramidkv') {

@@ -23,10 +23,9 @@ test('stories260K: ChunkKV, ShotKV and FastGen next-token KL vs the full cache (
     return out;
   };
   const measure = (press: string, ratio: number, params: Record<string, number | boolean> = {}) =>
-    teacherForcedKL(loaded, refs, (r, session) => {
-      // Token-id prompts carry no segments; the session's segment list is what presses see.
-      if (press.endsWith('shot') || press === 'shotkv') session.segments.push(...sentences(r.ctx));
-      return { press: createPress(press, params), ratio };
+    teacherForcedKL(loaded, refs, (r) => {
+      const p = createPress(press, params);
+      return { compression: { press: p, ratio }, segments: p.usesShots ? sentences(r.ctx) : undefined };
     });
   for (const p of ['chunkkv', 'shotkv', 'fastgen']) assert.equal(measure(p, 0).kl, 0, `${p} at ratio 0`);
   const chunk = measure('chunkkv', 0.5, { window: 8, chunkSize: 5 });

@@ -130,9 +130,9 @@ test('ChunkKV reuse with a different budget re-cuts the source ranking; mismatch
 
 test('ChunkKV in a session (GQA): every layer keeps exactly n_keep per head; bad parameters fail clearly', () => {
   const { model, tokenizer } = tinyModel({ nLayers: 3 });
-  const s = new Session(model, tokenizer);
   const press = createPress('chunkkv', { window: 4, chunkSize: 5, reuse: 2 }) as ChunkKVPress;
-  s.prefill(randomIds(47, model.config.vocabSize), { press, ratio: 0.6 });
+  const s = new Session(model, tokenizer, { compression: { press, ratio: 0.6 } });
+  s.prefill(randomIds(47, model.config.vocabSize));
   for (let l = 0; l < 3; l++) for (const h of s.cache.layer(l)) assert.equal(h.length, keepCount(47, { ratio: 0.6 }));
   assert.deepEqual(press.report().map((r) => r.reused), [false, true, false]);
   assert.throws(() => createPress('chunkkv', { chunkSize: 0 }), /chunkSize must be a positive integer/);

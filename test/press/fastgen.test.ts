@@ -151,16 +151,16 @@ test('FastGen decoding applies each head\'s policy to its entries (naive rule), 
   const T = 40;
   const tokens = tokensFor(T, 9);
   for (const [i, policy] of FASTGEN_POLICIES.entries()) {
-    const s = syntheticLayer({ T, seed: 70 + i, trackAttention: true });
+    const s = syntheticLayer({ T, seed: 70 + i, trackAttentionSums: true });
     const r = rng(i);
-    for (const h of s.heads) for (let j = 0; j < T; j++) h.attention![j] = r();
+    for (const h of s.heads) for (let j = 0; j < T; j++) h.attentionSums![j] = r();
     const q = s.queries.subarray((T - 1) * s.config.nHeads * s.config.headDim);
     const view = new CacheLayerView({ layer: 0, queries: q, n: 1, startPos: T - 1, heads: s.heads }, s.config, tokens, undefined, classTokenizer);
     const pols: FastGenPolicy[] = [policy, 'special+punct+frequent'];
     const o = { local: 0.2, frequent: 0.25 };
     const keep = fastgenDecoding(() => pols, () => Uint8Array.from(tokens, (t) => (t === 1 ? 1 : t === 7 || t === 8 ? 2 : 0)), () => o).compress(view, { ratio: 0.5 });
     pols.forEach((p, h) => {
-      const want = naiveDecodeKeep(p, Array.from({ length: T }, (_, j) => j), tokens, [...s.heads[h]!.attention!.slice(0, T)], T, o);
+      const want = naiveDecodeKeep(p, Array.from({ length: T }, (_, j) => j), tokens, [...s.heads[h]!.attentionSums!.slice(0, T)], T, o);
       assert.deepEqual(keep ? [...keep[h]!] : Array.from({ length: T }, (_, j) => j), want, `${policy} head ${h}`);
     });
   }
@@ -169,9 +169,9 @@ test('FastGen decoding applies each head\'s policy to its entries (naive rule), 
 test('FastGen in a session: policies readable per (layer, KV head), heads ragged, decoding keeps to the policy, KV bytes shrink', () => {
   const { model, tokenizer } = tinyModel({ nLayers: 3, maxSeqLen: 128 });
   const ids = [1, ...randomIds(50, model.config.vocabSize, 12)];
-  const s = new Session(model, tokenizer);
   const press = createPress('fastgen', { threshold: 0.9 }) as FastGenPress;
-  s.prefill(ids, { press, ratio: 0.5 });
+  const s = new Session(model, tokenizer, { compression: { press, ratio: 0.5 } });
+  s.prefill(ids);
   const pol = press.policies();
   assert.equal(pol.length, 3);
   assert.ok(pol.every((l) => l.length === model.config.nKvHeads && l.every((p) => FASTGEN_POLICIES.includes(p))));

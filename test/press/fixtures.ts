@@ -27,7 +27,7 @@ export function syntheticLayer(opts: {
   layer?: number;
   nLayers?: number;
   scale?: number;
-  trackAttention?: boolean;
+  trackAttentionSums?: boolean;
 }): SyntheticLayer {
   const config = tinyConfig({
     nHeads: opts.nHeads ?? 4,
@@ -41,7 +41,7 @@ export function syntheticLayer(opts: {
   const scale = opts.scale ?? 1.5;
   const d = config.headDim;
   const heads = Array.from({ length: config.nKvHeads }, () => {
-    const h = new HeadCache(d, 4, opts.trackAttention ?? false);
+    const h = new HeadCache(d, 4, opts.trackAttentionSums ?? false);
     for (let t = 0; t < T; t++) {
       const k = Float32Array.from({ length: d }, () => (r() * 2 - 1) * scale);
       const v = Float32Array.from({ length: d }, () => (r() * 2 - 1) * scale);

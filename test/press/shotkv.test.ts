@@ -185,8 +185,9 @@ test('ShotKV in a session: segments, shot-level prefill, its own decoding phase 
     { kind: 'question', text: 'q?' },
   ];
   const prompt = segments.map((g) => g.text).join('');
-  const s = new Session(model, tokenizer);
-  s.prefill(prompt, { press: 'shotkv', ratio: 0.6, decodeRatio: 0.5, segments });
+  const shotkv = { compression: { press: 'shotkv', ratio: 0.6, decodeRatio: 0.5 } };
+  const s = new Session(model, tokenizer, shotkv);
+  s.prefill(prompt, { segments });
   const T = s.stats.promptTokens;
   assert.equal(T, 1 + prompt.length);
   const after = s.cache.layer(0).map((h) => h.positions.slice(0, h.length));
@@ -204,16 +205,16 @@ test('ShotKV in a session: segments, shot-level prefill, its own decoding phase 
       assert.equal(gen, Math.max(8, Math.floor(30 * 0.5)), 'generated entries: floor(r_d · 30), at least the 8 recent');
       assert.ok(pos.at(-1) === T + 29, 'the newest entry is kept');
     });
-  assert.throws(() => new Session(model, tokenizer).prefill(prompt, { press: 'shotkv', ratio: 0.5 }), /no segments/);
+  assert.throws(() => new Session(model, tokenizer, shotkv).prefill(prompt), /no segments/);
   // Plain text split into shots: BOS falls in the first shot's segment but is never dropped.
   const plain = 'abcdefghij\n\nklmnopqrst\n\nuvwxyzABCD\n\nq?';
-  const b = new Session(model, tokenizer);
-  b.prefill(plain, { press: 'shotkv', ratio: 0.8, segments: splitShots(plain) });
+  const b = new Session(model, tokenizer, { compression: { press: 'shotkv', ratio: 0.8 } });
+  b.prefill(plain, { segments: splitShots(plain) });
   for (let l = 0; l < 2; l++) for (const h of b.cache.layer(l)) assert.equal(h.positions[0], 0, 'BOS kept');
   // A question prefilled after the compressed context is prompt too: frozen, not a decoding candidate.
-  const q = new Session(model, tokenizer);
-  q.prefill(prompt, { press: 'shotkv', ratio: 0.6, decodeRatio: 0.5, segments });
-  q.prefill('question?', { segments: [{ kind: 'question', text: 'question?' }] });
+  const q = new Session(model, tokenizer, shotkv);
+  q.prefill(prompt, { segments });
+  q.prefill('question?', { segments: [{ kind: 'question', text: 'question?' }], compress: false });
   for (let i = 0; i < 12; i++) q.step(3 + i);
   for (const h of q.cache.layer(1)) {
     const pos = [...h.positions.slice(0, h.length)];
