@@ -1,3 +1,4 @@
+import { attentionWeights, visible } from '../kernels/masked-softmax.js';
 import type { AttentionContext } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { SegmentRange } from '../press/segment-range.js';
@@ -81,7 +82,6 @@ export function captureAttention(model: Model, tokens: readonly number[], opts: 
   const afterAttention = (ctx: AttentionContext) => {
     if (!layers.includes(ctx.layer)) return;
     const d = c.headDim;
-    const scale = 1 / Math.sqrt(d);
     const cap = Math.max(...ctx.heads.map((h) => h.length));
     const w = new Float64Array(cap);
     const keyPos = new Int32Array(cap);
@@ -93,22 +93,14 @@ export function captureAttention(model: Model, tokens: readonly number[], opts: 
         const { map, acc } = maps.get(`${ctx.layer}/${head}`)!;
         const kv = ctx.heads[map.kvHead]!;
         const qOff = (t * c.nHeads + head) * d;
+        attentionWeights(w, ctx.queries, qOff, kv, pos, c.slidingWindow);
+        // The statistics run over the entries the query sees (top-10 % of those, not of the cache).
         let n = 0;
-        let max = -Infinity;
-        for (let j = 0; j < kv.length; j++) {
-          const p = kv.positions[j]!;
-          if (p > pos || (c.slidingWindow !== undefined && p <= pos - c.slidingWindow)) continue;
-          let dot = 0;
-          for (let i = 0; i < d; i++) dot += ctx.queries[qOff + i]! * kv.keys[j * d + i]!;
-          const s = dot * scale;
-          w[n] = s;
-          keyPos[n] = p;
-          n++;
-          if (s > max) max = s;
-        }
-        let sum = 0;
-        for (let j = 0; j < n; j++) sum += w[j] = Math.exp(w[j]! - max);
-        for (let j = 0; j < n; j++) w[j]! /= sum;
+        for (let j = 0; j < kv.length; j++)
+          if (visible(kv.positions[j]!, pos, c.slidingWindow)) {
+            w[n] = w[j]!;
+            keyPos[n++] = kv.positions[j]!;
+          }
         acc.add(w, keyPos, n);
         const rowScale = 1 / rowsInBlock(r);
         const base = r * cols;

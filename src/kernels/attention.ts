@@ -1,10 +1,10 @@
 import type { HeadCache } from '../cache/head-cache.js';
+import { attentionWeights } from './masked-softmax.js';
 
 /**
- * Attention of one query vector over one KV head's ragged cache: entries with position ≤ `pos`
- * (causal) and, with a sliding window, position > pos − window. Writes the weighted value sum to
- * out[outOff …], zeros when no entry is visible. When the head tracks attention, adds `accScale` ×
- * each weight to its accumulator (so a GQA group's rows add up to their mean).
+ * Attention of one query vector over one KV head's ragged cache (`attentionWeights`: causal, sliding
+ * window). Writes the weighted value sum to out[outOff …], zeros when no entry is visible. When the
+ * head keeps attention sums, adds `accScale` × each weight to them (so a GQA group's rows add up to their mean).
  */
 export function attendHead(
   out: Float32Array,
@@ -18,35 +18,12 @@ export function attendHead(
   accScale: number,
 ): void {
   const d = head.headDim;
-  const { keys, values, positions, length } = head;
-  const scale = 1 / Math.sqrt(d);
-  const lo = window === undefined ? -Infinity : pos - window;
-  let max = -Infinity;
-  for (let j = 0; j < length; j++) {
-    const p = positions[j]!;
-    if (p > pos || p <= lo) {
-      scores[j] = -Infinity;
-      continue;
-    }
-    let s = 0;
-    const ko = j * d;
-    for (let i = 0; i < d; i++) s += q[qOff + i]! * keys[ko + i]!;
-    s *= scale;
-    scores[j] = s;
-    if (s > max) max = s;
-  }
-  let sum = 0;
-  for (let j = 0; j < length; j++) {
-    const e = scores[j] === -Infinity ? 0 : Math.exp(scores[j]! - max);
-    scores[j] = e;
-    sum += e;
-  }
+  attentionWeights(scores, q, qOff, head, pos, window);
   out.fill(0, outOff, outOff + d);
-  // No visible entry: a zero row, as in the kernels.
-  const inv = sum > 0 ? 1 / sum : 0;
   const acc = head.attentionSums;
+  const { values, length } = head;
   for (let j = 0; j < length; j++) {
-    const w = scores[j]! * inv;
+    const w = scores[j]!;
     if (w === 0) continue;
     if (acc) acc[j] += w * accScale;
     const vo = j * d;

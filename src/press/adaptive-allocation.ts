@@ -1,5 +1,5 @@
 import type { HeadAllocation } from './head-allocation.js';
-import { selectKeep } from './select-keep.js';
+import { maskIndices, selectKeep } from './select-keep.js';
 
 /**
  * AdaKV's head-wise allocation (methods.md §9, kvpress version): each head's protected entries and
@@ -26,10 +26,6 @@ export function adaptiveAllocation(alpha: number): HeadAllocation {
     }
     candidates.sort((a, b) => (a.s === b.s ? a.i - b.i || a.h - b.h : b.s > a.s ? 1 : -1));
     for (let c = 0; c < Math.min(room, candidates.length); c++) forced[candidates[c]!.h]![candidates[c]!.i] = 1;
-    return forced.map((mask) => {
-      const kept: number[] = [];
-      for (let i = 0; i < mask.length; i++) if (mask[i]) kept.push(i);
-      return Int32Array.from(kept);
-    });
+    return forced.map(maskIndices);
   };
 }

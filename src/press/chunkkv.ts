@@ -1,4 +1,4 @@
-import { keepCount } from './budget.js';
+import { headKeepCounts, keepsAll } from './budget.js';
 import { chunkKeep, chunkScores, rankChunks } from './chunk-select.js';
 import type { LayerView } from './layer-view.js';
 import { oneOf, positiveInt } from './param-checks.js';
@@ -60,8 +60,8 @@ export class ChunkKVPress implements Press {
 
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-    const nKeep = heads.map((h) => keepCount(view.length(h), budget));
-    if (heads.every((h) => nKeep[h]! >= view.length(h))) return null;
+    const nKeep = headKeepCounts(view, budget);
+    if (keepsAll(view, nKeep)) return null;
     let r = this.reusable(view);
     const t0 = performance.now();
     if (!r) r = this.ranking = this.rank(view);

@@ -1,3 +1,4 @@
+import { maskedSoftmax } from '../kernels/masked-softmax.js';
 import { rope, ropeInvFreq } from '../kernels/rope.js';
 import type { LayerView } from './layer-view.js';
 import { nonNegativeInt, positiveInt } from './param-checks.js';
@@ -38,9 +39,11 @@ export function expectedAttentionScorer(o: ExpectedAttentionOptions): Scorer {
       const z = new Float64Array(T);
       for (let g = 0; g < view.groupSize; g++) {
         const q = h * view.groupSize + g;
-        let max = -Infinity;
         for (let j = 0; j < T; j++) {
-          if (pos[j]! < o.nSink) continue;
+          if (pos[j]! < o.nSink) {
+            z[j] = -Infinity; // sinks are kept, not scored
+            continue;
+          }
           let lin = 0;
           for (let a = 0; a < d; a++) lin += fq.mean[q * d + a]! * keys[j * d + a]!;
           let quad = 0;
@@ -51,11 +54,9 @@ export function expectedAttentionScorer(o: ExpectedAttentionOptions): Scorer {
               quad += keys[j * d + a]! * row;
             }
           z[j] = lin / Math.sqrt(d) + quad / (2 * d);
-          if (z[j]! > max) max = z[j]!;
         }
-        let sum = 0;
-        for (let j = 0; j < T; j++) if (pos[j]! >= o.nSink) sum += (z[j] = Math.exp(z[j]! - max));
-        for (let j = 0; j < T; j++) if (pos[j]! >= o.nSink) out[j] += z[j]! / sum / view.groupSize;
+        maskedSoftmax(z, T);
+        for (let j = 0; j < T; j++) out[j] += z[j]! / view.groupSize;
       }
       if (o.useVnorm)
         for (let j = 0; j < T; j++) {

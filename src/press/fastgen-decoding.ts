@@ -1,8 +1,7 @@
 import type { LayerView } from './layer-view.js';
 import type { FastGenPolicy, FastGenRates } from './fastgen-profile.js';
-import { indicesOf } from './fastgen-profile.js';
 import type { Keep, Press } from './press.js';
-import { selectKeep } from './select-keep.js';
+import { maskIndices, selectKeep } from './select-keep.js';
 import { PUNCT_TOKEN, SPECIAL_TOKEN } from './token-class.js';
 
 /**
@@ -32,7 +31,7 @@ export function fastgenDecoding(
       const nf = Math.floor(frequent * next);
       const keep = pol.map((policy, h) => {
         const T = view.length(h);
-        if (policy === 'full') return indicesOf(new Uint8Array(T).fill(1));
+        if (policy === 'full') return maskIndices(new Uint8Array(T).fill(1));
         const parts = new Set(policy.split('+'));
         const pos = view.positions(h);
         const classBits = (parts.has('special') ? SPECIAL_TOKEN : 0) | (parts.has('punct') ? PUNCT_TOKEN : 0);
@@ -44,7 +43,7 @@ export function fastgenDecoding(
         }
         // A head whose classes are absent from its entries still needs one entry to attend to.
         if (!m.includes(1)) m[T - 1] = 1;
-        return indicesOf(m);
+        return maskIndices(m);
       });
       return keep.every((k, h) => k.length === view.length(h)) ? null : keep;
     },

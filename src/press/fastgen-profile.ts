@@ -1,7 +1,7 @@
 import type { LayerView } from './layer-view.js';
-import { selectKeep } from './select-keep.js';
+import { maskIndices, selectKeep } from './select-keep.js';
 import { PUNCT_TOKEN, SPECIAL_TOKEN } from './token-class.js';
-import { windowAttention } from './window-attention.js';
+import { lastRowsAttention } from './last-rows-attention.js';
 
 /** FastGen's candidate policies in order of increasing memory (methods.md §12). */
 export const FASTGEN_POLICIES = ['special', 'special+punct', 'special+punct+frequent', 'special+punct+frequent+local', 'full'] as const;
@@ -45,7 +45,7 @@ export function profileHead(view: LayerView, h: number, entryClass: Uint8Array, 
   const head = { headDim: view.headDim, length: T, keys: view.keys(h), positions: pos };
   for (let r0 = 0; r0 < n; r0 += ROW_BLOCK) {
     const rows = Math.min(ROW_BLOCK, n - r0);
-    const a = windowAttention(queries, r0 + rows, startPos, view.config.nHeads, h, view.groupSize, head, rows, view.config.slidingWindow);
+    const a = lastRowsAttention(queries, r0 + rows, startPos, view.config.nHeads, h, view.groupSize, head, rows, view.config.slidingWindow);
     for (let r = 0; r < rows; r++) {
       const p = startPos + r0 + r;
       for (let j = 0; j < T; j++) {
@@ -81,7 +81,7 @@ export function profileHead(view: LayerView, h: number, entryClass: Uint8Array, 
   const keeps = [special, marked, or(marked, heavy1), or(or(marked, heavy2), window), new Uint8Array(T).fill(1)];
   // The cheapest policy that recovers τ and keeps something (full always qualifies).
   const i = recovery.findIndex((rec, k) => rec >= rates.threshold - 1e-9 && keeps[k]!.includes(1));
-  return { policy: FASTGEN_POLICIES[i]!, recovery, keep: indicesOf(keeps[i]!) };
+  return { policy: FASTGEN_POLICIES[i]!, recovery, keep: maskIndices(keeps[i]!) };
 }
 
 function mark(T: number, idx: number[]): Uint8Array {
@@ -94,8 +94,3 @@ function or(a: Uint8Array, b: Uint8Array): Uint8Array {
   return a.map((v, j) => v | b[j]!);
 }
 
-export function indicesOf(mask: Uint8Array): Int32Array {
-  const out: number[] = [];
-  mask.forEach((v, j) => v && out.push(j));
-  return Int32Array.from(out);
-}

@@ -1,5 +1,5 @@
 import { FASTGEN_POLICIES, profileHead, type FastGenPolicy, type FastGenRates, type HeadProfile } from './fastgen-profile.js';
-import { keepCount } from './budget.js';
+import { headKeepCounts, keepCount, keepsAll } from './budget.js';
 import { fastgenDecoding } from './fastgen-decoding.js';
 import type { LayerView } from './layer-view.js';
 import { unitFraction } from './param-checks.js';
@@ -40,7 +40,7 @@ export class FastGenPress implements Press {
 
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-    if (heads.every((h) => keepCount(view.length(h), budget) >= view.length(h))) return null;
+    if (keepsAll(view, headKeepCounts(view, budget))) return null;
     const classes = this.classesOf(view);
     const half = keepCount(view.length(0), budget) / (2 * view.length(0));
     this.used = this.opts.budgetRates ? { threshold: this.opts.threshold, local: half, frequent: half } : this.opts;

@@ -3,7 +3,7 @@ import type { ModelConfig } from '../formats/model-config.js';
 import type { AttentionContext } from '../model/hooks.js';
 import type { SegmentRange } from './segment-range.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { windowAttention } from './window-attention.js';
+import { lastRowsAttention } from './last-rows-attention.js';
 
 /** What a press sees of one layer right after its attention (design.md "where presses hook in"). */
 export interface LayerView {
@@ -90,7 +90,7 @@ export class CacheLayerView implements LayerView {
     let a = this.memo.get(key);
     if (!a) {
       const { queries, n, startPos } = this.processed;
-      a = windowAttention(queries, n, startPos, this.config.nHeads, h, this.groupSize, this.head(h), rows, this.config.slidingWindow);
+      a = lastRowsAttention(queries, n, startPos, this.config.nHeads, h, this.groupSize, this.head(h), rows, this.config.slidingWindow);
       this.memo.set(key, a);
     }
     return a;

@@ -1,3 +1,4 @@
+import { keepsAll } from './budget.js';
 import type { HeadAllocation } from './head-allocation.js';
 import { perHeadAllocation } from './head-allocation.js';
 import type { LayerView } from './layer-view.js';
@@ -30,7 +31,7 @@ export function scorerPress(
     compress(view: LayerView, budget: Budget): Keep | null {
       const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
       const nKeep = heads.map((h) => schedule(view.layer, view.nLayers, view.length(h), budget));
-      if (heads.every((h) => nKeep[h]! >= view.length(h))) return null;
+      if (keepsAll(view, nKeep)) return null;
       const scores = heads.map((h) => scorer.score(view, h));
       const protect = heads.map((h) => scorer.protect?.(view, h, nKeep[h]!) ?? null);
       return allocation(scores, protect, nKeep);

@@ -23,6 +23,13 @@ export function selectKeep(scores: ArrayLike<number>, nKeep: number, protectedMa
   return kept.sort();
 }
 
+/** Indices of a mask's set entries, ascending. */
+export function maskIndices(mask: Uint8Array): Int32Array {
+  const out: number[] = [];
+  mask.forEach((v, j) => v && out.push(j));
+  return Int32Array.from(out);
+}
+
 /** A mask marking the last `n` of T entries (observation windows, recent windows). */
 export function lastEntries(T: number, n: number): Uint8Array {
   const m = new Uint8Array(T);

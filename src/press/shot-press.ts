@@ -1,4 +1,4 @@
-import { keepCount } from './budget.js';
+import { headKeepCounts, keepCount, keepsAll } from './budget.js';
 import type { LayerView } from './layer-view.js';
 import type { Budget, DecodingPhase, Keep, Press } from './press.js';
 import type { SegmentRange } from './segment-range.js';
@@ -31,7 +31,7 @@ export class ShotPress implements Press {
 
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-    if (heads.every((h) => keepCount(view.length(h), budget) >= view.length(h))) return null;
+    if (keepsAll(view, headKeepCounts(view, budget))) return null;
     const shots = promptShots(view, this.name);
     if (shots.length === 0) return null;
     const shotOf = heads.map((h) => shotMembership(view.positions(h), shots));
