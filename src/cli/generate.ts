@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { Session } from '../generate/session.js';
 import { splitShots } from '../press/split-shots.js';
+import { chatPrompt } from './chat-prompt.js';
+import { compressionNotes } from './compression-notes.js';
 import { addModelOptions, countFlag, numberFlag, openModel, type ModelFlags } from './model-options.js';
 import { addPressOptions, kvQuantOption, pressOptions, type PressFlags } from './press-options.js';
 
@@ -12,6 +14,7 @@ interface GenerateFlags extends ModelFlags, PressFlags {
   topK: number;
   seed: number;
   chat?: boolean;
+  chatTemplate?: string;
   stop?: string[];
   shotSeparator?: string;
 }
@@ -26,19 +29,20 @@ export function register(program: Command): void {
     .option('--seed <s>', 'sampling seed', numberFlag('seed'), 0)
     .option('--stop <text...>', 'stop strings')
     .option('--chat', "wrap the prompt as a user message in the model's chat template")
+    .option('--chat-template <file>', "with --chat: a Jinja chat template file to use instead of the model's (for a model without one)")
     .option('--shot-separator <sep>', 'split the prompt into few-shot examples at SEP (\\n, \\t escapes; last block = question); default a blank line with shot-level presses')
     .action(async (flags: GenerateFlags) => {
       const { model, tokenizer } = await openModel(flags);
-      let prompt = flags.prompt;
-      if (flags.chat) {
-        if (!tokenizer.applyChatTemplate) throw new Error('--chat: this model has no chat template');
-        prompt = tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
-      }
+      if (flags.chatTemplate !== undefined && !flags.chat) throw new Error('--chat-template needs --chat');
+      const prompt = flags.chat ? chatPrompt(tokenizer, flags.prompt, flags.chatTemplate) : flags.prompt;
       const compression = pressOptions(flags);
-      const session = new Session(model, tokenizer, { kvQuant: kvQuantOption(flags), compression });
+      const kvQuant = kvQuantOption(flags);
+      const session = new Session(model, tokenizer, { kvQuant, compression });
       const sep = flags.shotSeparator ?? (compression.press?.usesShots ? '\n\n' : undefined);
       const segments = sep === undefined ? undefined : splitShots(prompt, sep.replace(/\\n/g, '\n').replace(/\\t/g, '\t'));
       session.prefill(prompt, { segments });
+      for (const note of compressionNotes({ press: compression.press, ratio: flags.ratio, segments: session.segments, kvQuant, cache: session.cache }))
+        console.error(`note: ${note}`);
       for await (const t of session.generate({
         maxTokens: flags.maxTokens,
         temperature: flags.temperature,
@@ -49,6 +53,7 @@ export function register(program: Command): void {
       }))
         process.stdout.write(t.text);
       process.stdout.write('\n');
+      if (session.finish === 'context') console.error(`note: generation stopped at the end of the model's context (${model.config.maxSeqLen} positions)`);
       const s = session.stats;
       const rate = (n: number, ms: number) => (ms > 0 ? ((n * 1000) / ms).toFixed(1) : '-');
       console.error(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { calibrationFromModel, calibrationFromTokens } from '../prune/calibration.js';
+import { calibrationFromModel, calibrationFromTokens, rankDeficiencyWarning } from '../prune/calibration.js';
 import { checkOutputDir, writePrunedModel } from '../prune/export-pruned.js';
 import { pruneModel, type MatrixPruneReport, type PruneMethod } from '../prune/prune-model.js';
 import { parseSparsityPattern, patternLabel } from '../prune/sparsity-pattern.js';
@@ -46,16 +46,22 @@ export function register(program: Command): void {
       const seqLen = flags.seqLen ?? Math.min(256, model.config.maxSeqLen);
       const bosId = tokenizer.bosId ?? model.config.bosId;
       let calibration: number[][] = [];
+      /** Distinct calibration tokens: windows drawn from a short text overlap. */
+      let distinctTokens = 0;
       if (flags.calib !== undefined) {
         const ids = tokenizer.encode(readFileSync(flags.calib, 'utf8'));
         // Windows start with BOS only where the tokenizer's own convention puts one.
         const windowBos = bosId !== undefined && ids[0] === bosId ? bosId : undefined;
         calibration = calibrationFromTokens(ids, flags.calibSamples, seqLen, { seed: flags.seed, bosId: windowBos });
+        distinctTokens = Math.min(ids.length, flags.calibSamples * seqLen);
       } else if (method === 'sparsegpt') {
         if (bosId === undefined) throw new Error('this model has no BOS token to start sampled calibration text from; pass --calib <file>');
         console.error(`sampling ${flags.calibSamples} × ${seqLen} calibration tokens from the model (seed ${flags.seed})…`);
         calibration = calibrationFromModel(model, flags.calibSamples, seqLen, { seed: flags.seed, bosId });
+        distinctTokens = flags.calibSamples * seqLen;
       }
+      const rankWarning = method === 'sparsegpt' ? rankDeficiencyWarning(distinctTokens, model.config) : undefined;
+      if (rankWarning) console.error(`warning: ${rankWarning}`);
       const tCalib = performance.now();
 
       const nLayers = model.config.nLayers;

@@ -90,13 +90,48 @@ async function request(url: string, headers: Record<string, string>): Promise<Re
   try {
     res = await fetch(url, { headers, redirect: 'follow' });
   } catch (e) {
-    throw new DownloadError(url, `request failed: ${(e as Error).message}`);
+    throw new DownloadError(url, networkProblem(e));
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new DownloadError(url, `HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (gated or private repository? pass a token)' : ''}`);
+    throw new DownloadError(url, httpProblem(res));
   }
   return res;
+}
+
+/** Node's fetch says only "fetch failed"; the system error that says why is its `cause`. */
+function networkProblem(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; hostname?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const host = typeof cause?.hostname === 'string' ? cause.hostname : 'the host';
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `DNS lookup of ${host} failed (${code}): no network, or a wrong endpoint (HF_ENDPOINT)`;
+    case 'ECONNREFUSED':
+      return 'connection refused (ECONNREFUSED): nothing is listening at that address';
+    case 'ECONNRESET':
+      return 'the server closed the connection (ECONNRESET)';
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return `connection timed out (${code})`;
+  }
+  const detail = typeof cause?.message === 'string' ? cause.message : (e as Error).message;
+  return `request failed: ${detail}${code ? ` (${code})` : ''}`;
+}
+
+function httpProblem(res: Response): string {
+  const hint =
+    res.status === 401 || res.status === 403
+      ? ' (gated or private repository? pass a token)'
+      : res.status === 404
+        ? ' (no such repository, revision or file)'
+        : res.status === 429
+          ? ' (rate limited: wait, or pass a token)'
+          : res.status >= 500
+            ? ' (the hub failed: try again later)'
+            : '';
+  return `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${hint}`;
 }
 
 async function downloadFile(url: string, dest: string, file: string, headers: Record<string, string>, onProgress?: (p: DownloadProgress) => void): Promise<void> {

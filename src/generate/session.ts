@@ -26,6 +26,9 @@ export interface GeneratedToken {
   text: string;
 }
 
+/** Why the last generation ended: a stop token or string, its token limit, or the model's context end. */
+export type FinishReason = 'stop' | 'length' | 'context';
+
 export interface SessionStats {
   promptTokens: number;
   generatedTokens: number;
@@ -60,6 +63,8 @@ export class Session {
   readonly cache: KVCache;
   readonly stats: SessionStats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0 };
   readonly compression: Compression;
+  /** Why the last `generate` ended (undefined before one has ended). */
+  finish: FinishReason | undefined;
   private lastLogits: Float32Array | undefined;
   /** The decoding phase, fixed at the first step after a prefill (`undefined` before it or when decoding is not compressed). */
   private decoding: Decoding | undefined;
@@ -152,16 +157,24 @@ export class Session {
     const streamer = new TextStreamer(this.tokenizer);
     const max = opts.maxTokens ?? 256;
     let logits = this.lastLogits;
+    this.finish = undefined;
     for (let i = 0; i < max; i++) {
       const id = sampler.sample(logits);
-      if (stopIds.has(id)) break;
+      if (stopIds.has(id)) {
+        this.finish = 'stop';
+        break;
+      }
       this.stats.generatedTokens++;
       const { text, stopped } = stops.push(streamer.push(id));
       yield { id, text };
-      if (stopped || this.cache.seen >= this.model.config.maxSeqLen) return;
+      if (stopped || this.cache.seen >= this.model.config.maxSeqLen) {
+        this.finish = stopped ? 'stop' : 'context';
+        return;
+      }
       logits = this.step(id, hooks);
       await new Promise((r) => setImmediate(r));
     }
+    this.finish ??= 'length';
     const tail = stops.push(streamer.flush()).text + stops.flush();
     if (tail) yield { id: -1, text: tail };
   }

@@ -101,6 +101,7 @@ export function fastgenOptions(p: Record<string, unknown>): FastGenOptions {
 
 export const fastgenEntry: PressEntry = {
   name: 'fastgen',
+  memoryParam: 'threshold',
   description: 'FastGen: profiles each head at prefill and gives it the cheapest policy (special, punct, frequent, local, full) recovering τ of its attention; keeps applying it while decoding',
   params: [
     { name: 'threshold', default: fastgenDefaults.threshold, description: 'recovery threshold τ in (0, 1]' },

@@ -14,6 +14,8 @@ export interface PressEntry {
   name: string;
   description: string;
   params: PressParam[];
+  /** The parameter that sets how much the press keeps when the ratio does not (FastGen's τ: a ratio only switches it on). */
+  memoryParam?: string;
   /**
    * Builds the press; `params` holds every declared parameter (defaults filled in, types checked);
    * `find` looks up other entries by name (for presses that wrap another, such as AdaKV).

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DownloadError, downloadModel, modelCacheDir, type DownloadProgress } from '../../src/formats/hub-download.js';
@@ -32,6 +33,15 @@ after(() => {
 });
 
 const fresh = () => mkdtempSync(join(dir, 'cache-'));
+
+/** A loopback port nothing listens on: one the system just gave a server that has closed. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
 
 test('downloads only the files a model needs into <cache>/<org>--<name>/, with progress', async () => {
   server.requests = [];
@@ -82,6 +92,15 @@ test('a server that ignores Range (200) makes the download restart from byte 0',
   assert.deepEqual(readFileSync(join(cacheDir, 'org--tiny', 'model.safetensors')), repoFiles['model.safetensors']);
 });
 
+test('a failed download names its cause: DNS, refused connection, HTTP status', async () => {
+  const cacheDir = fresh();
+  const problem = async (p: Promise<unknown>) => p.then(() => 'downloaded', (e: unknown) => (e instanceof DownloadError ? e.problem : `not a DownloadError: ${String(e)}`));
+  assert.match(await problem(downloadModel('org/tiny', { endpoint: `http://127.0.0.1:${await closedPort()}`, cacheDir })), /^connection refused \(ECONNREFUSED\)/);
+  // .invalid never resolves (RFC 2606), online or off.
+  assert.match(await problem(downloadModel('org/tiny', { endpoint: 'http://kvtrim-hub.invalid', cacheDir })), /^DNS lookup of kvtrim-hub\.invalid failed \((ENOTFOUND|EAI_AGAIN)\)/);
+  assert.match(await problem(downloadModel('org/missing', { endpoint, cacheDir })), /^HTTP 404 Not Found \(no such repository, revision or file\)$/);
+});
+
 test('--files picks a GGUF; unknown files, bad repo ids and HTTP errors are DownloadErrors', async () => {
   const cacheDir = fresh();
   const { files } = await downloadModel('org/tiny', { endpoint, cacheDir, files: ['model-q8_0.gguf'] });
@@ -92,5 +111,5 @@ test('--files picks a GGUF; unknown files, bad repo ids and HTTP errors are Down
   await assert.rejects(downloadModel('org/../x', { endpoint, cacheDir }), /ORG\/NAME/);
   await assert.rejects(downloadModel('justname', { endpoint, cacheDir }), DownloadError);
   await assert.rejects(downloadModel('org/missing', { endpoint, cacheDir }), (e: unknown) => e instanceof DownloadError && /HTTP 404/.test(e.message));
-  await assert.rejects(downloadModel('org/tiny', { endpoint: 'http://127.0.0.1:1', cacheDir }), (e: unknown) => e instanceof DownloadError && /request failed/.test(e.message));
+  await assert.rejects(downloadModel('org/tiny', { endpoint: `http://127.0.0.1:${await closedPort()}`, cacheDir }), DownloadError);
 });

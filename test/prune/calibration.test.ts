@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Model } from '../../src/model/model.js';
-import { calibrationFromModel, calibrationFromTokens } from '../../src/prune/calibration.js';
+import { calibrationFromModel, calibrationFromTokens, rankDeficiencyWarning } from '../../src/prune/calibration.js';
 import { randomModel, tinyConfig, toCheckpoint } from '../helpers/random-model.js';
 
 const text = Array.from({ length: 300 }, (_, i) => 3 + i);
@@ -38,4 +38,12 @@ test('calibration sampled from the model: BOS-started, seeded, within the vocabu
     assert.ok(s.every((id) => Number.isInteger(id) && id >= 0 && id < 37));
   }
   assert.throws(() => calibrationFromModel(model, 1, 65, { bosId: 1 }), /exceeds the model's context of 64/);
+});
+
+test('fewer calibration tokens than the widest linear input warn that the Hessian is rank-deficient, naming both numbers', () => {
+  const config = { dim: 64, hiddenDim: 172 };
+  assert.match(rankDeficiencyWarning(171, config)!, /calibrated on 171 tokens, fewer than the 172 inputs of the widest layer: its Hessian is rank-deficient/);
+  assert.match(rankDeficiencyWarning(10, config)!, /--calib-samples × --seq-len tokens .* of at least 172/);
+  assert.equal(rankDeficiencyWarning(172, config), undefined, 'full rank is possible from 172 tokens on');
+  assert.equal(rankDeficiencyWarning(100, { dim: 96, hiddenDim: 64 }), undefined, 'the widest input may be the model width');
 });
