@@ -27,7 +27,7 @@ test('kvtrim bench --vs-llamacpp --json: the last line is one JSON object with b
 test('kvtrim bench rejects bad numbers and a missing model with a clear message', () => {
   const r = bench(['--threads', '0']);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /--threads must be an integer/);
+  assert.match(r.stderr, /--threads expects an integer of at least 1, got '0'/);
   const m = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', cli, 'kvtrim', 'bench', '--model', '/nonexistent.gguf', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.notEqual(m.status, 0);
   assert.match(m.stderr, /nonexistent/);
