@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 
 /** Each command lives in its own file and registers itself on the program. */
@@ -16,9 +17,16 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./presses.js'),
 ];
 
-/** The version package.json states (read at run time: dist/ and src/ sit at the same depth below it). */
+/** The version kvtrim's package.json states, found upward from this file (src/cli/ under tsx, dist/src/cli/ when built). */
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  for (let dir = new URL('.', import.meta.url); ; dir = new URL('..', dir)) {
+    const file = new URL('package.json', dir);
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'kvtrim') return pkg.version;
+    }
+    if (dir.pathname === '/') throw new Error("kvtrim's package.json was not found above " + fileURLToPath(import.meta.url));
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {

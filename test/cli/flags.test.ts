@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { makeDirFor, readFlagFile } from '../../src/cli/cli-files.js';
-import { register } from '../../src/cli/generate.js';
+import { generateError } from '../helpers/cli-command.js';
 import { threadsWarning } from '../../src/cli/model-options.js';
 
-/** Parses `kvtrim generate ...args` in-process with exits and output captured; returns the error it stopped with. */
-async function generateError(...args: string[]): Promise<string> {
-  const program = new Command('kvtrim').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  register(program);
-  try {
-    await program.parseAsync(['node', 'kvtrim', 'generate', '--prompt', 'x', ...args]);
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  return '';
-}
 
 test('--max-tokens refuses a negative or fractional count, and --top-k and --threads refuse theirs, naming the flag', async () => {
   assert.match(await generateError('--max-tokens', '-5'), /--max-tokens expects an integer of at least 1, got '-5'/);
@@ -33,6 +22,9 @@ test('--version prints the version package.json states', () => {
   const cli = new URL('../../src/cli/main.ts', import.meta.url).href;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(cli)}).then((m) => m.main(['node', 'kvtrim', '--version']))`], { encoding: 'utf8' });
   assert.equal(out.trim(), version);
+  const bin = new URL('../../bin/kvtrim.js', import.meta.url);
+  assert.ok(existsSync(new URL('../../dist/src/cli/main.js', import.meta.url)), 'the built CLI exists (npm test builds it first)');
+  assert.equal(execFileSync(process.execPath, [fileURLToPath(bin), '--version'], { encoding: 'utf8' }).trim(), version, 'the built CLI finds package.json too');
 });
 
 test('a missing --text file and an --out under /proc are refused at once with a message naming the flag', () => {

@@ -3,11 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Command } from 'commander';
 import { chatPrompt } from '../../src/cli/chat-prompt.js';
 import { compressionNotes } from '../../src/cli/compression-notes.js';
 import { pressNotes } from '../../src/cli/presses.js';
-import { register } from '../../src/cli/generate.js';
+import { generateError } from '../helpers/cli-command.js';
 import { Session } from '../../src/generate/session.js';
 import { createPress } from '../../src/press/registry.js';
 import { splitShots } from '../../src/press/split-shots.js';
@@ -15,16 +14,6 @@ import { tinyModel } from '../press/fixtures.js';
 
 const { model, tokenizer } = tinyModel({ maxSeqLen: 24 });
 
-async function generateError(...args: string[]): Promise<string> {
-  const program = new Command('kvtrim').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  register(program);
-  try {
-    await program.parseAsync(['node', 'kvtrim', 'generate', '--prompt', 'x', ...args]);
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-  return '';
-}
 
 test('--chat on a model without a template is refused naming --chat-template; a template file renders the prompt', async () => {
   assert.equal(tokenizer.applyChatTemplate, undefined, 'the test tokenizer has no template');
