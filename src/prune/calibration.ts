@@ -49,8 +49,8 @@ function checkCounts(samples: number, seqLen: number): void {
  * SparseGPT's Hessian X·Xᵀ over a linear layer's n inputs has rank at most the number of distinct
  * calibration tokens. Below the widest input (the FFN's hidden width, read by down_proj) it is
  * singular, held up only by the damping, and the updates it drives can lose to magnitude pruning
- * (measured on tinystories-656K: 207 tokens gave perplexity 59.6 against magnitude's 18.8; 32 × 128
- * tokens gave 45.1 against 59.2). The warning, or undefined when there are enough tokens.
+ * (on tinystories-656K SparseGPT lost to magnitude pruning from 207 calibration tokens and beat it
+ * from 32 × 128). The warning, or undefined when there are enough tokens.
  */
 export function rankDeficiencyWarning(tokens: number, config: Pick<ModelConfig, 'dim' | 'hiddenDim'>): string | undefined {
   const widest = Math.max(config.dim, config.hiddenDim);
