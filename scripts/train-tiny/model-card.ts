@@ -4,14 +4,17 @@ import { taskMix } from './training-data.js';
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const BAR: Record<string, number> = { retrieval: 0.9, safety: 0.9, knowledge: 0.9, arithmetic: 0.7, commonsense: 0.7, code: 0.7, 'long-generation': 0.7 };
 
+/** Options as the command-line flags that set them (`lookupMaxLines: 56` → `--lookup-max-lines 56`). */
+function flags(o: Record<string, number | string>): string {
+  return Object.entries(o)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
+    .join(' ');
+}
+
 /** The options of each phase when a resumed run changed them, as the command lines that reproduce it. */
 function phases(meta: RunMeta): string {
   if (!meta.phases) return '';
-  const flags = (o: Record<string, number | string>) =>
-    Object.entries(o)
-      .filter(([, v]) => v !== '')
-      .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v}`)
-      .join(' ');
   const list = meta.phases.map((p, i) => `- from step ${p.fromStep}${meta.phases![i + 1] ? ` to ${meta.phases![i + 1]!.fromStep}` : ''}: \`${flags(p.options)}\``);
   return `\nThe run was resumed with changed options; its phases (an option a phase does not list did not exist yet: its drill weighed 0, worked shot answers 0.3, the schedule started at step 0):\n${list.join('\n')}\n`;
 }
@@ -56,6 +59,24 @@ and option picks (commonsense questions answered by the letter alone, right afte
 Loss: next-character cross-entropy, answer characters weight 1, the worked answers of few-shot prompts ${o.shotAnswerWeight ?? 0.3},
 the rest of a prompt 0.3 (the drills' random parts 0).
 
+## How the abilities were taught
+The task documents alone did not teach every mechanism the answers rely on, so the mix adds the drills above, each
+isolating one mechanism, and the worked answers inside few-shot prompts are graded too (\`--shot-answer-weight\`).
+Three options give the drills a curriculum of their own:
+- \`--lookup-max-lines N\`: each lookup drill document holds 2 to N key lines. In a short list a single matching digit
+  already singles out the line, so the model first learns to carry the asked key to the answer, and only longer lists
+  make it match all three digits.
+- \`--option-short-share p\` writes a share p of the option drill's answer lines in the short form \`word:\`, and
+  \`--option-short-words n\` lets such a line keep up to n of the property's words (\`word can:\`), so the word has
+  further to travel to its letter.
+- \`--option-task-share p\` writes a share p of the option drill's documents in the commonsense task's own Q/A form
+  (several option lists; the letter is read from the last one).
+
+In this run the option letter was learned in that order, short form first. Trained on the task's long answer line
+alone, the model had not learned it after thousands of steps: it answered from a fixed option position instead.
+The phases below record when each option changed; \`--mix\` reweights the tasks, and \`--schedule-from <step>\`
+starts the warm-up and cosine decay again at that step (a warm restart of a resumed run).
+
 ## Recipe
 TensorFlow.js 4.22 on the WebAssembly backend (one CPU thread), AdamW (β 0.9/0.95, weight decay 0.1 on matrices,
 gradient clip 1.0), peak learning rate ${o.lr}, ${o.warmup} warm-up steps, cosine decay to 10% over steps ${o.scheduleFrom ?? 0}–${o.steps},
@@ -69,7 +90,21 @@ Trained so far: ${meta.step} steps, ${(meta.tokens / 1e6).toFixed(2)} M tokens, 
 |---|---|---|
 ${rows}
 
-Reproduce or continue: \`npx tsx scripts/train-tiny.ts --help\`; a run resumes from \`.cache/train-tiny/\`,
-or, without that directory, continues from this model with \`--from-model models/kvtrim-tiny\` (\`training-run.json\` holds its run).
+The check runs on kvtrim's WebAssembly kernels while training (100 examples per ability take about 80 s).
+
+## Continue training
+\`training-run.json\` beside the weights holds this run: its options, phases, progress and held-out checks. A run
+takes its options from the command line, never from the saved run (an option that differs starts a new phase), so
+continue with the latest phase's options and a larger \`--steps\`:
+
+\`\`\`sh
+npx tsx scripts/train-tiny.ts --from-model models/kvtrim-tiny ${flags({ ...o, steps: `<more than ${meta.step}>` })} --eval-n ${heldOutN}
+\`\`\`
+
+\`--from-model\` starts a run directory (\`.cache/train-tiny/\` by default) from this model; the AdamW moments are not
+exported, so they start afresh, recorded as a phase of their own. Once that directory exists, the same command resumes
+it instead, moments included (\`--from-model\` is then ignored). \`--grow-from <dir> --layers 6 --kv-heads 4\` starts a deeper run from a
+saved one without losing what it learned: the old layers keep their weights, new layers start as the identity, and KV
+heads are copied. \`npx tsx scripts/train-tiny.ts --help\` lists every option.
 `;
 }
