@@ -46,29 +46,35 @@ export interface TensorSpec {
 
 /** Every tensor `config` needs, in checkpoint order: the one list readers check and writers of random models fill. */
 export function modelTensors(c: ModelConfig): TensorSpec[] {
+  return [...eachModelTensor(c)];
+}
+
+/**
+ * modelTensors one at a time. Readers walk it lazily and stop at the first tensor the file lacks, so a
+ * hostile layer count costs no more than the tensors the file really holds.
+ */
+export function* eachModelTensor(c: ModelConfig): Generator<TensorSpec> {
   const q = c.nHeads * c.headDim;
   const kv = c.nKvHeads * c.headDim;
-  const out: TensorSpec[] = [];
-  const add = (name: string, shape: number[], norm = false) => out.push({ name, shape, norm });
-  add(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
-  add(TENSOR_NAMES.finalNorm, [c.dim], true);
-  if (!c.tiedEmbeddings) add(TENSOR_NAMES.lmHead, [c.vocabSize, c.dim]);
+  const spec = (name: string, shape: number[], norm = false): TensorSpec => ({ name, shape, norm });
+  yield spec(TENSOR_NAMES.embed, [c.vocabSize, c.dim]);
+  yield spec(TENSOR_NAMES.finalNorm, [c.dim], true);
+  if (!c.tiedEmbeddings) yield spec(TENSOR_NAMES.lmHead, [c.vocabSize, c.dim]);
   for (let l = 0; l < c.nLayers; l++) {
     const n = TENSOR_NAMES.layer(l);
-    add(n.attnNorm, [c.dim], true);
-    add(n.wq, [q, c.dim]);
-    add(n.wk, [kv, c.dim]);
-    add(n.wv, [kv, c.dim]);
-    add(n.wo, [c.dim, q]);
+    yield spec(n.attnNorm, [c.dim], true);
+    yield spec(n.wq, [q, c.dim]);
+    yield spec(n.wk, [kv, c.dim]);
+    yield spec(n.wv, [kv, c.dim]);
+    yield spec(n.wo, [c.dim, q]);
     if (c.qkvBias) {
-      add(n.bq, [q]);
-      add(n.bk, [kv]);
-      add(n.bv, [kv]);
+      yield spec(n.bq, [q]);
+      yield spec(n.bk, [kv]);
+      yield spec(n.bv, [kv]);
     }
-    add(n.ffnNorm, [c.dim], true);
-    add(n.wGate, [c.hiddenDim, c.dim]);
-    add(n.wUp, [c.hiddenDim, c.dim]);
-    add(n.wDown, [c.dim, c.hiddenDim]);
+    yield spec(n.ffnNorm, [c.dim], true);
+    yield spec(n.wGate, [c.hiddenDim, c.dim]);
+    yield spec(n.wUp, [c.hiddenDim, c.dim]);
+    yield spec(n.wDown, [c.dim, c.hiddenDim]);
   }
-  return out;
 }

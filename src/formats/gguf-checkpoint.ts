@@ -11,7 +11,9 @@ import type { RawTensor } from './tensor.js';
 export function readGgufCheckpoint(path: string, alloc?: ByteAlloc): Checkpoint {
   const gguf = parseGguf(readFileBytes(path, alloc), path);
   const config = modelConfigFromGguf(gguf.metadata, gguf.tensors, path);
-  const names = ggufToCanonicalNames(config.nLayers);
+  // Every layer has at least 9 tensors, so layers past the tensor count are missing anyway (checkTensors
+  // names the first): the name map never grows beyond what the file holds, whatever block_count claims.
+  const names = ggufToCanonicalNames(Math.min(config.nLayers, gguf.tensors.length));
   const tensors = new Map<string, RawTensor>();
   for (const t of gguf.tensors) {
     if (t.name === ROPE_FREQS) continue; // already folded into config.ropeScaling

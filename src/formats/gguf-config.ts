@@ -1,4 +1,5 @@
 import { validateConfig, type ModelConfig, type RopeLayout } from './model-config.js';
+import { describeValue } from './describe-value.js';
 import { FormatError } from './format-error.js';
 import { toFloat32 } from './dequant.js';
 import { ropeScalingFromFreqFactors } from './gguf-rope-freqs.js';
@@ -17,8 +18,9 @@ export const ROPE_FREQS = 'rope_freqs.weight';
 export function modelConfigFromGguf(metadata: Record<string, unknown>, tensors: readonly RawTensor[], source: string): ModelConfig {
   const arch = metadata['general.architecture'];
   if (typeof arch !== 'string') throw new FormatError(source, 'general.architecture is missing');
-  const ropeLayout = GGUF_ROPE_LAYOUT[arch];
-  if (!ropeLayout) throw new FormatError(source, `architecture '${arch}' is not supported (llama, mistral, qwen2)`);
+  // hasOwn: an architecture named "constructor" must not find Object.prototype's members.
+  const ropeLayout = Object.hasOwn(GGUF_ROPE_LAYOUT, arch) ? GGUF_ROPE_LAYOUT[arch] : undefined;
+  if (!ropeLayout) throw new FormatError(source, `architecture ${describeValue(arch)} is not supported (llama, mistral, qwen2)`);
   const opt = (key: string): number | undefined => {
     const v = metadata[`${arch}.${key}`];
     if (v === undefined) return undefined;
@@ -32,7 +34,8 @@ export function modelConfigFromGguf(metadata: Record<string, unknown>, tensors: 
   };
   const idOf = (key: string): number | undefined => {
     const v = metadata[`tokenizer.ggml.${key}`];
-    return typeof v === 'number' ? v : undefined;
+    // -1 (often stored as u32 4294967295) means "none", as in llama.cpp.
+    return typeof v === 'number' && v !== -1 && v !== 0xffffffff ? v : undefined;
   };
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const dim = req('embedding_length');
@@ -41,7 +44,7 @@ export function modelConfigFromGguf(metadata: Record<string, unknown>, tensors: 
   const ropeDims = opt('rope.dimension_count');
   if (ropeDims !== undefined && ropeDims !== headDim) throw new FormatError(source, `partial rotary embedding (${ropeDims} of ${headDim} dims) is not supported`);
   const scalingType = metadata[`${arch}.rope.scaling.type`];
-  if (scalingType !== undefined && scalingType !== 'none') throw new FormatError(source, `rope scaling '${String(scalingType)}' is not supported`);
+  if (scalingType !== undefined && scalingType !== 'none') throw new FormatError(source, `rope scaling ${describeValue(scalingType)} is not supported`);
 
   const tokens = metadata['tokenizer.ggml.tokens'];
   const vocabSize = byName.get('token_embd.weight')?.shape[0] ?? opt('vocab_size') ?? (Array.isArray(tokens) ? tokens.length : undefined);

@@ -84,7 +84,26 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
       r.fail(`tensor '${t.name}' data [${start}, ${start + t.bytes}) lies past the end of the file (${bytes.byteLength} bytes)`);
     return { name: t.name, dtype: t.dtype, shape: t.shape, data: bytes.subarray(start, start + t.bytes) };
   });
+  checkDataLayout(infos, dataStart, alignment, r);
   return { version, metadata, tensors };
+}
+
+/**
+ * No tensor's bytes overlap another's (aliased data would let one edit or mask another), and nothing
+ * but alignment padding follows the last tensor, as llama.cpp's writer lays files out.
+ */
+function checkDataLayout(infos: readonly { name: string; offset: number; bytes: number }[], dataStart: number, alignment: number, r: ByteReader): void {
+  const byOffset = [...infos].sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  let last = '';
+  for (const t of byOffset) {
+    if (t.offset < end) r.fail(`tensor '${t.name}' data at offset ${t.offset} overlaps tensor '${last}' (which ends at ${end})`);
+    end = t.offset + t.bytes;
+    last = t.name;
+  }
+  const padded = infos.length === 0 ? 0 : Math.ceil(end / alignment) * alignment;
+  const trailing = r.bytes.byteLength - Math.max(dataStart + padded, r.pos);
+  if (trailing > 0) r.fail(`${trailing} trailing bytes after the tensor data`);
 }
 
 function readString(r: ByteReader, what: string): string {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TENSOR_NAMES, type Checkpoint } from './checkpoint.js';
 import { checkTensors } from './check-tensors.js';
+import { describeValue } from './describe-value.js';
 import { FormatError } from './format-error.js';
 import { modelConfigFromHf } from './hf-config.js';
 import { readFileBytes, type ByteAlloc } from './read-file.js';
@@ -56,7 +57,7 @@ function shardsOf(index: unknown, path: string): Map<string, string[]> {
   const shards = new Map<string, string[]>();
   for (const [name, file] of Object.entries(map)) {
     if (typeof file !== 'string' || !/^[\w.-]+\.safetensors$/.test(file) || file.startsWith('.'))
-      throw new FormatError(path, `weight_map entry for ${name} is not a plain .safetensors file name: ${JSON.stringify(file)}`);
+      throw new FormatError(path, `weight_map entry for ${name} is not a plain .safetensors file name: ${describeValue(file)}`);
     const list = shards.get(file) ?? [];
     list.push(name);
     shards.set(file, list);

@@ -1,4 +1,5 @@
 import { validateConfig, type ModelConfig, type RopeScaling } from './model-config.js';
+import { describeValue } from './describe-value.js';
 import { FormatError } from './format-error.js';
 
 /**
@@ -60,7 +61,7 @@ function ropeScalingFromHf(v: unknown, source: string): RopeScaling | undefined 
   const s = v as Record<string, unknown>;
   const type = s.rope_type ?? s.type;
   if (type === 'default') return undefined;
-  if (type !== 'llama3') throw new FormatError(source, `config.json: rope_scaling type '${String(type)}' is not supported (only llama3)`);
+  if (type !== 'llama3') throw new FormatError(source, `config.json: rope_scaling type ${describeValue(type)} is not supported (only llama3)`);
   const n = (key: string): number => {
     const x = s[key];
     if (typeof x !== 'number' || !(x > 0)) throw new FormatError(source, `config.json: rope_scaling.${key} is missing or not positive`);

@@ -74,14 +74,17 @@ function parseVersioned(r: ByteReader): Checkpoint {
   if (version === 2 && (groupSize <= 0 || groupSize > 1 << 20)) r.fail(`group size ${groupSize} is not positive`);
   const { dim: D, hiddenDim: F, nLayers: L, vocabSize: V, headDim: hd } = d;
   const kv = d.nKvHeads * hd;
-  const matrices: [string, number][] = [['emb', V * D]];
-  for (const [name, n] of [['wq', D * D], ['wk', kv * D], ['wv', kv * D], ['wo', D * D], ['w1', F * D], ['w2', D * F], ['w3', F * D]] as const)
-    for (let l = 0; l < L; l++) matrices.push([`${name}.${l}`, n]);
-  if (!tied) matrices.push(['wcls', V * D]);
+  const perLayer: [string, number][] = [['wq', D * D], ['wk', kv * D], ['wv', kv * D], ['wo', D * D], ['w1', F * D], ['w2', D * F], ['w3', F * D]];
+  const shared: [string, number][] = tied ? [['emb', V * D]] : [['emb', V * D], ['wcls', V * D]];
+  for (const [name, n] of [...shared, ...perLayer]) if (version === 2 && n % groupSize !== 0) r.fail(`${name} has ${n} values, not a multiple of group size ${groupSize}`);
   const perMatrix = (n: number) => (version === 2 ? n + 4 * (n / groupSize) : 4 * n);
-  for (const [name, n] of matrices) if (version === 2 && n % groupSize !== 0) r.fail(`${name} has ${n} values, not a multiple of group size ${groupSize}`);
-  const expected = LLAMA2C_VERSIONED_HEADER_BYTES + 4 * (2 * L * D + D) + matrices.reduce((a, [, n]) => a + perMatrix(n), 0);
-  if (expected !== r.bytes.byteLength) r.fail(`llama2.c v${version} file should be ${expected} bytes, is ${r.bytes.byteLength}`);
+  // The size the header implies, computed before any per-layer list: a flipped n_layers fails here at once.
+  const sum = (list: [string, number][]) => list.reduce((a, [, n]) => a + perMatrix(n), 0);
+  const expected = LLAMA2C_VERSIONED_HEADER_BYTES + 4 * (2 * L * D + D) + sum(shared) + L * sum(perLayer);
+  if (expected !== r.bytes.byteLength) r.fail(`llama2.c v${version} file should be ${expected} bytes for header (${Object.values(d).slice(0, 7)}), is ${r.bytes.byteLength}`);
+  const matrices: [string, number][] = [shared[0]!];
+  for (const [name, n] of perLayer) for (let l = 0; l < L; l++) matrices.push([`${name}.${l}`, n]);
+  if (!tied) matrices.push(shared[1]!);
   r.pos = LLAMA2C_VERSIONED_HEADER_BYTES;
   const norms = { rmsAtt: r.take(4 * L * D, 'rms_att'), rmsFfn: r.take(4 * L * D, 'rms_ffn'), rmsFinal: r.take(4 * D, 'rms_final') };
   const data = new Map<string, Uint8Array>();

@@ -49,5 +49,8 @@ export function validateConfig(c: ModelConfig, source: string): ModelConfig {
   if (c.headDim % 2 !== 0) throw new FormatError(source, `headDim ${c.headDim} must be even for RoPE`);
   if (!(c.normEps > 0 && c.normEps < 1)) throw new FormatError(source, `rms norm eps ${c.normEps} out of range`);
   if (!(c.ropeTheta > 0)) throw new FormatError(source, `rope theta ${c.ropeTheta} must be positive`);
+  // Special ids index the embedding: one past the vocabulary would fail only at the first forward pass.
+  for (const [what, id] of [['bos id', c.bosId], ...c.eosIds.map((e) => ['eos id', e] as const)] as const)
+    if (id !== undefined && !(Number.isSafeInteger(id) && id >= 0 && id < c.vocabSize)) throw new FormatError(source, `${what} ${id} is outside the vocabulary of ${c.vocabSize}`);
   return c;
 }

@@ -58,7 +58,7 @@ export function ggufTokenizer(metadata: Record<string, unknown>, file: string): 
         ],
       },
       model: {
-        type: 'BPE', vocab, merges: mergesFromScores(tokens, scores, mergeable),
+        type: 'BPE', vocab, merges: mergesFromScores(tokens, scores, mergeable, file),
         unk_token: tokens[unk ?? 0], byte_fallback: true, fuse_unk: true, ignore_merges: false,
       },
     };

@@ -1,7 +1,11 @@
 import { Tokenizer as LibTokenizer } from '@huggingface/tokenizers';
+import { describeValue } from '../formats/describe-value.js';
 import { FormatError } from '../formats/format-error.js';
 import type { ChatTemplate } from './chat-template.js';
 import type { ChatMessage, Tokenizer } from './tokenizer.js';
+
+/** Encoded and decoded once at load, so parts the library checks only when they run fail there, not at first use. */
+const PROBE_TEXT = 'Hello, world! 123 ünï <s>';
 
 /** What builds an HfTokenizer: a tokenizer.json object (from disk or built from a GGUF vocab) and its context. */
 export interface HfTokenizerSpec {
@@ -33,19 +37,22 @@ export class HfTokenizer implements Tokenizer {
   private readonly anchor: { id: number; text: string } | undefined;
 
   constructor(spec: HfTokenizerSpec) {
+    // The library checks some parts only when they first run (a malformed post_processor throws a
+    // TypeError on the first encode), so everything that touches it at load, a probe included, is wrapped.
     try {
       this.lib = new LibTokenizer(spec.json, spec.config);
+      const vocab = this.lib.model?.vocab ?? [];
+      this.vocabSize = vocab.length;
+      this.bosId = this.resolve(spec.bos);
+      this.eosIds = [...new Set(spec.eos.map((t) => this.resolve(t)).filter((id) => id !== undefined))];
+      this.specialIds = new Set((spec.special ?? []).map((t) => this.resolve(t)).filter((id) => id !== undefined));
+      for (const t of this.lib.get_added_tokens_decoder().values()) if (t.special) this.specialIds.add(t.id);
+      this.bosText = this.bosId === undefined ? undefined : this.lib.id_to_token(this.bosId);
+      this.anchor = this.findAnchor();
+      this.decode(this.encode(PROBE_TEXT, { addBos: true }), { keepSpecial: true });
     } catch (e) {
-      throw new FormatError(spec.file, `not a usable tokenizer: ${(e as Error).message}`);
+      throw new FormatError(spec.file, `not a usable tokenizer: ${e instanceof Error ? e.message : describeValue(e)}`);
     }
-    const vocab = this.lib.model?.vocab ?? [];
-    this.vocabSize = vocab.length;
-    this.bosId = this.resolve(spec.bos);
-    this.eosIds = [...new Set(spec.eos.map((t) => this.resolve(t)).filter((id) => id !== undefined))];
-    this.specialIds = new Set((spec.special ?? []).map((t) => this.resolve(t)).filter((id) => id !== undefined));
-    for (const t of this.lib.get_added_tokens_decoder().values()) if (t.special) this.specialIds.add(t.id);
-    this.bosText = this.bosId === undefined ? undefined : this.lib.id_to_token(this.bosId);
-    this.anchor = this.findAnchor();
     const chat = spec.chatTemplate;
     if (chat) this.applyChatTemplate = (messages, opts) => chat.render(messages, opts);
   }

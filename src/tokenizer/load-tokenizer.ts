@@ -16,9 +16,17 @@ import type { Tokenizer } from './tokenizer.js';
  * without tokenizer.json may also carry a llama2.c `tokenizer.bin`).
  */
 export async function loadTokenizer(checkpoint: Checkpoint, opts: { tokenizerPath?: string } = {}): Promise<Tokenizer> {
+  const tokenizer = await findTokenizer(checkpoint, opts.tokenizerPath);
+  // An id past the embedding would fail only at the first forward pass that meets it: refuse it at load.
+  if (tokenizer.vocabSize > checkpoint.config.vocabSize)
+    throw new FormatError(checkpoint.source, `the tokenizer has ${tokenizer.vocabSize} ids, the model's vocabulary only ${checkpoint.config.vocabSize}`);
+  return tokenizer;
+}
+
+async function findTokenizer(checkpoint: Checkpoint, tokenizerPath: string | undefined): Promise<Tokenizer> {
   // run.c reads exactly vocab_size entries from the tokenizer file.
   const vocabSize = checkpoint.format === 'llama2c' ? checkpoint.config.vocabSize : undefined;
-  if (opts.tokenizerPath !== undefined) return loadTokenizerFile(opts.tokenizerPath, vocabSize);
+  if (tokenizerPath !== undefined) return loadTokenizerFile(tokenizerPath, vocabSize);
   const dir = isDirectory(checkpoint.source) ? checkpoint.source : dirname(checkpoint.source);
   switch (checkpoint.format) {
     case 'gguf':

@@ -96,29 +96,32 @@ test('GGUF metadata: qwen2 keeps half rope and has biases; vocab from token_embd
     arch: 'qwen2', dim: 896, hiddenDim: 4864, nLayers: 24, nHeads: 14, nKvHeads: 2, headDim: 64, vocabSize: 151936, maxSeqLen: 32768,
     normEps: 1e-6, ropeTheta: 1e6, ropeLayout: 'half', qkvBias: true, tiedEmbeddings: true, bosId: 151643, eosIds: [151645],
   });
-  assert.equal(modelConfigFromGguf(ggufMeta('qwen2'), [], SRC).vocabSize, 3);
+  const ids = { 'tokenizer.ggml.bos_token_id': 0, 'tokenizer.ggml.eos_token_id': 2, 'tokenizer.ggml.eot_token_id': 0xffffffff };
+  assert.deepEqual(modelConfigFromGguf(ggufMeta('qwen2', ids), [], SRC).eosIds, [2], 'eot 0xffffffff (-1) means none');
+  assert.equal(modelConfigFromGguf(ggufMeta('qwen2', ids), [], SRC).vocabSize, 3);
+  assert.throws(() => modelConfigFromGguf(ggufMeta('qwen2'), [], SRC), isFormatError(/bos id 151643 is outside the vocabulary of 3/));
 });
 
 test('GGUF metadata: llama/mistral are interleaved; output tensor unties; bias from tensors; sliding window; key_length', () => {
-  const m = modelConfigFromGguf(ggufMeta('mistral', { 'mistral.attention.sliding_window': 4096 }), [tensor('output.weight', [3, 896])], SRC);
+  const m = modelConfigFromGguf(ggufMeta('mistral', { 'mistral.attention.sliding_window': 4096 }), [tensor('output.weight', [151936, 896]), tensor('token_embd.weight', [151936, 896])], SRC);
   assert.equal(m.ropeLayout, 'interleaved');
   assert.equal(m.slidingWindow, 4096);
   assert.equal(m.tiedEmbeddings, false);
   assert.equal(m.qkvBias, false);
-  const l = modelConfigFromGguf(ggufMeta('llama', { 'llama.attention.key_length': 128, 'llama.rope.dimension_count': 128 }), [tensor('blk.0.attn_q.bias', [1792])], SRC);
+  const l = modelConfigFromGguf(ggufMeta('llama', { 'llama.attention.key_length': 128, 'llama.rope.dimension_count': 128 }), [tensor('blk.0.attn_q.bias', [1792]), tensor('token_embd.weight', [151936, 896])], SRC);
   assert.equal(l.headDim, 128);
   assert.equal(l.qkvBias, true);
   assert.equal(l.ropeTheta, 1e6);
-  assert.equal(modelConfigFromGguf(ggufMeta('llama', { 'llama.rope.freq_base': undefined }), [], SRC).ropeTheta, 10000);
+  assert.equal(modelConfigFromGguf(ggufMeta('llama', { 'llama.rope.freq_base': undefined }), [tensor('token_embd.weight', [151936, 896])], SRC).ropeTheta, 10000);
 });
 
 test('GGUF metadata: unsupported or missing pieces are FormatErrors', () => {
   assert.throws(() => modelConfigFromGguf({}, [], SRC), isFormatError(/general.architecture/));
-  assert.throws(() => modelConfigFromGguf(ggufMeta('gpt2'), [], SRC), isFormatError(/'gpt2' is not supported/));
+  assert.throws(() => modelConfigFromGguf(ggufMeta('gpt2'), [], SRC), isFormatError(/"gpt2" is not supported/));
   assert.throws(() => modelConfigFromGguf(ggufMeta('llama', { 'llama.block_count': undefined }), [], SRC), isFormatError(/llama.block_count is missing/));
   assert.throws(() => modelConfigFromGguf(ggufMeta('llama', { 'llama.block_count': '24' }), [], SRC), isFormatError(/not a number/));
   assert.throws(() => modelConfigFromGguf(ggufMeta('llama', { 'llama.rope.dimension_count': 32 }), [], SRC), isFormatError(/partial rotary/));
-  assert.throws(() => modelConfigFromGguf(ggufMeta('llama', { 'llama.rope.scaling.type': 'linear' }), [], SRC), isFormatError(/rope scaling 'linear'/));
+  assert.throws(() => modelConfigFromGguf(ggufMeta('llama', { 'llama.rope.scaling.type': 'linear' }), [], SRC), isFormatError(/rope scaling "linear"/));
   const zigzag = new Float32Array(32).map((_, i) => 1 + (i % 2));
   assert.throws(() => modelConfigFromGguf(ggufMeta('llama'), [{ ...tensor('rope_freqs.weight', [32]), data: new Uint8Array(zigzag.buffer) }], SRC), isFormatError(/rope_freqs does not follow/));
   assert.throws(() => modelConfigFromGguf(ggufMeta('llama'), [{ ...tensor('rope_freqs.weight', [32]), dtype: 'f16', data: new Uint8Array(64) }], SRC), isFormatError(/rope_freqs must be f32/));

@@ -52,7 +52,9 @@ test('--tokenizer accepts tokenizer.json, its directory, a .gguf or a .bin, and 
   const ck = checkpoint('safetensors', modelPath('tinystories-656K'), 2048);
   assert.equal((await loadTokenizer(ck, { tokenizerPath: modelPath('tinystories-656K/tokenizer.json') })).vocabSize, 2048);
   assert.equal((await loadTokenizer(ck, { tokenizerPath: modelPath('tinystories-656K') })).vocabSize, 2048);
-  assert.equal((await loadTokenizer(ck, { tokenizerPath: modelPath('llama-cpp-vocab/ggml-vocab-gpt-2.gguf') })).vocabSize, 50257);
+  // GPT-2's 50,257 ids do not fit this model's 2,048 embedding rows: refused at load, not at the first forward pass.
+  await assert.rejects(loadTokenizer(ck, { tokenizerPath: modelPath('llama-cpp-vocab/ggml-vocab-gpt-2.gguf') }), /the tokenizer has 50257 ids, the model's vocabulary only 2048/);
+  assert.equal((await loadTokenizer(checkpoint('safetensors', modelPath('tinystories-656K'), 50257), { tokenizerPath: modelPath('llama-cpp-vocab/ggml-vocab-gpt-2.gguf') })).vocabSize, 50257);
   assert.equal((await loadTokenizer(ck, { tokenizerPath: modelPath('stories260K/tok512.bin') })).vocabSize, 512);
   await assert.rejects(loadTokenizer(ck, { tokenizerPath: modelPath('nothing-here.json') }), (e: unknown) => e instanceof FormatError && /not found/.test(e.problem));
   await assert.rejects(loadTokenizer(ck, { tokenizerPath: modelPath('stories260K/tok512.model') }), /SentencePiece .model files are not supported/);

@@ -52,7 +52,7 @@ export function writeHfModel(dir: string, model: LogicalModel, opts: HfWriteOpti
 function hfConfigJson(c: ModelConfig, dtype: string): Record<string, unknown> {
   const torchDtype = { f32: 'float32', f16: 'float16', bf16: 'bfloat16' }[dtype];
   return {
-    architectures: [ARCHITECTURES[c.arch] ?? ARCHITECTURES.llama],
+    architectures: [Object.hasOwn(ARCHITECTURES, c.arch) ? ARCHITECTURES[c.arch] : ARCHITECTURES.llama],
     model_type: c.arch,
     hidden_act: 'silu',
     hidden_size: c.dim,
