@@ -11,6 +11,7 @@ import type { RawTensor } from './tensor.js';
 
 export const HF_INDEX_FILE = 'model.safetensors.index.json';
 export const HF_SINGLE_FILE = 'model.safetensors';
+const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 
 /** Reads a Hugging Face model directory: config.json plus model.safetensors or a sharded index. */
 export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
@@ -27,12 +28,17 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
         if (!t) throw new FormatError(path, `tensor ${name} listed in ${HF_INDEX_FILE} is not in this shard`);
         tensors.set(name, t);
       }
+      // Unknown tensors are refused in every format, unlisted ones too.
+      const listed = new Set(names);
+      for (const name of inShard.keys()) if (!listed.has(name)) throw new FormatError(path, `tensor ${name} of this shard is not listed in ${HF_INDEX_FILE}`);
     }
   } else {
     const path = join(dir, HF_SINGLE_FILE);
     if (!existsSync(path)) throw new FormatError(dir, `no ${HF_SINGLE_FILE} or ${HF_INDEX_FILE} in this directory`);
     for (const t of parseSafetensors(readFileBytes(path, alloc), path).tensors) tensors.set(t.name, t);
   }
+  // Old transformers versions saved RoPE's inverse frequencies as a buffer; they follow from the config.
+  for (const name of tensors.keys()) if (ROTARY_BUFFER.test(name)) tensors.delete(name);
   const lmHead = tensors.get(TENSOR_NAMES.lmHead);
   // Tied checkpoints saved by torch may keep only lm_head and alias the embedding to it.
   if (!tensors.has(TENSOR_NAMES.embed) && lmHead) tensors.set(TENSOR_NAMES.embed, { ...lmHead, name: TENSOR_NAMES.embed });
@@ -42,9 +48,9 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
 }
 
 function readJson(path: string): unknown {
-  const text = new TextDecoder().decode(readFileBytes(path));
+  const bytes = readFileBytes(path);
   try {
-    return JSON.parse(text);
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
     throw new FormatError(path, `not valid JSON (${(e as Error).message})`);
   }

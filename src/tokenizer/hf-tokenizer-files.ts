@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FormatError } from '../formats/format-error.js';
+import { readFileBytes } from '../formats/read-file.js';
 import { ChatTemplate, pickChatTemplate, type TemplateTokens } from './chat-template.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 
@@ -30,7 +31,7 @@ export function loadHfTokenizer(tokenizerJsonPath: string): HfTokenizer {
   const eos = [tokens.eos_token, ...idsOf(generation.eos_token_id), ...idsOf(modelConfig.eos_token_id)].filter((t) => t !== undefined);
 
   const jinjaPath = join(dir, 'chat_template.jinja');
-  const source = pickChatTemplate(config.chat_template, configPath) ?? (existsSync(jinjaPath) ? readFileSync(jinjaPath, 'utf8') : undefined);
+  const source = pickChatTemplate(config.chat_template, configPath) ?? (existsSync(jinjaPath) ? Buffer.from(readFileBytes(jinjaPath)).toString('utf8') : undefined);
   const chatTemplate = source === undefined ? undefined : new ChatTemplate(source, tokens, config.chat_template ? configPath : jinjaPath);
   const extra = config.additional_special_tokens;
   const special = (Array.isArray(extra) ? extra : []).map(tokenContent).filter((t) => t !== undefined);

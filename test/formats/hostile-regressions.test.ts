@@ -144,13 +144,23 @@ test('GGUF tensors whose data overlap, and bytes after the padded data, are Form
   await rejectsQuickly(() => parseGguf(longer, 'trailing'), FormatError, /32 trailing bytes after the tensor data/, 200);
 });
 
-test('unknown tensors are refused in every format: an extra safetensors tensor, an unused bias, an unknown GGUF tensor', async () => {
+test('unknown tensors are refused in every format: an extra safetensors tensor, an unused bias, a shard tensor the index does not list, an unknown GGUF tensor (rotary inv_freq buffers are dropped)', async () => {
   const extra = join(dir, 'hf-extra');
   writeHfModel(extra, { ...model, tensors: new Map([...model.tensors, ['model.layers.0.self_attn.q_norm.weight', { shape: [6], data: new Float32Array(6) }]]) });
   await rejectsQuickly(() => loadCheckpoint(extra), FormatError, /unexpected tensor model\.layers\.0\.self_attn\.q_norm\.weight: a llama model with this config does not use it/, 500);
   const bias = join(dir, 'hf-bias');
   writeHfModel(bias, { ...model, tensors: new Map([...model.tensors, [TENSOR_NAMES.layer(1).bq, { shape: [24], data: new Float32Array(24) }]]) });
   await rejectsQuickly(() => loadCheckpoint(bias), FormatError, /unexpected tensor model\.layers\.1\.self_attn\.q_proj\.bias/, 500);
+  const sharded = join(dir, 'hf-unlisted');
+  writeHfModel(sharded, model, { shards: 2 });
+  const indexPath = join(sharded, 'model.safetensors.index.json');
+  const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map: Record<string, string> };
+  delete index.weight_map[TENSOR_NAMES.layer(1).wDown];
+  writeFileSync(indexPath, JSON.stringify(index));
+  await rejectsQuickly(() => loadCheckpoint(sharded), FormatError, /tensor model\.layers\.1\.mlp\.down_proj\.weight of this shard is not listed in model\.safetensors\.index\.json/, 500);
+  const buffers = join(dir, 'hf-inv-freq');
+  writeHfModel(buffers, { ...model, tensors: new Map([...model.tensors, ['model.layers.0.self_attn.rotary_emb.inv_freq', { shape: [3], data: new Float32Array(3) }]]) });
+  assert.equal(loadCheckpoint(buffers).tensors.size, model.tensors.size, 'the rotary inv_freq buffer old checkpoints carry is dropped, not refused');
   const ggufPath = join(dir, 'extra.gguf');
   writeGgufModel(ggufPath, model);
   const g = parseGguf(readFileSync(ggufPath), ggufPath);
