@@ -108,18 +108,22 @@ function runBatch(o: FuzzOptions, first: number, count: number): Promise<{ done:
 /** Counts per target file × mutation × outcome, and the slowest typed error. */
 export function summarise(results: readonly CaseResult[]): string {
   const rows = new Map<string, Record<Outcome, number>>();
+  const slowest = new Map<string, number>();
   for (const r of results) {
     const key = `${r.target}\t${r.mutation}`;
     const row = rows.get(key) ?? (Object.fromEntries(OUTCOMES.map((x) => [x, 0])) as Record<Outcome, number>);
     row[r.outcome]++;
     rows.set(key, row);
+    if (r.outcome === 'typed') slowest.set(key, Math.max(slowest.get(key) ?? 0, r.ms));
   }
   const total = Object.fromEntries(OUTCOMES.map((x) => [x, results.filter((r) => r.outcome === x).length])) as Record<Outcome, number>;
   const w = Math.max(10, ...[...rows.keys()].map((k) => k.split('\t')[0]!.length));
-  const line = (a: string, b: string, row: Record<Outcome, number>) => `${a.padEnd(w)}  ${b.padEnd(15)}${OUTCOMES.map((x) => String(row[x]).padStart(8)).join('')}`;
-  const out = [line('input', 'mutation', Object.fromEntries(OUTCOMES.map((x) => [x, x])) as unknown as Record<Outcome, number>)];
-  for (const [key, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) out.push(line(key.split('\t')[0]!, key.split('\t')[1]!, row));
-  out.push(line('all', `${results.length} cases`, total));
+  const line = (a: string, b: string, row: Record<Outcome, number>, slow: string) =>
+    `${a.padEnd(w)}  ${b.padEnd(15)}${OUTCOMES.map((x) => String(row[x]).padStart(8)).join('')}${slow.padStart(14)}`;
+  const ms = (key: string) => (slowest.has(key) ? slowest.get(key)!.toFixed(1) : '-');
+  const out = [line('input', 'mutation', Object.fromEntries(OUTCOMES.map((x) => [x, x])) as unknown as Record<Outcome, number>, 'slowest typed')];
+  for (const [key, row] of [...rows].sort(([a], [b]) => a.localeCompare(b))) out.push(line(key.split('\t')[0]!, key.split('\t')[1]!, row, ms(key)));
+  out.push(line('all', `${results.length} cases`, total, ''));
   const typed = results.filter((r) => r.outcome === 'typed').sort((a, b) => b.ms - a.ms)[0];
   if (typed) out.push(`slowest typed error: case ${typed.id} (${typed.target}, ${typed.mutation}) ${typed.ms.toFixed(1)} ms: ${typed.message.slice(0, 160)}`);
   const median = [...results].filter((r) => r.outcome === 'typed').map((r) => r.ms).sort((a, b) => a - b);
