@@ -7,11 +7,12 @@ import { FormatError } from '../../src/formats/format-error.js';
 import { ChatTemplateError } from '../../src/tokenizer/chat-template.js';
 import { loadHfTokenizer } from '../../src/tokenizer/hf-tokenizer-files.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
+import { CHATML_TEMPLATE } from '../helpers/tiny-tokenizer.js';
 
 const tinystories = modelPath('tinystories-656K/');
-// Read on first use: every test built on it needs the extra models.
-let stories: (Record<string, unknown> & { added_tokens: object[] }) | undefined;
-const storiesJson = () => (stories ??= JSON.parse(readFileSync(join(tinystories, 'tokenizer.json'), 'utf8')) as Record<string, unknown> & { added_tokens: object[] });
+/** The embedded model's tokenizer.json (the project's own, so these tests need nothing beside the clone). */
+const embeddedJson = () =>
+  JSON.parse(readFileSync(new URL('../../models/kvtrim-tiny/tokenizer.json', import.meta.url), 'utf8')) as Record<string, unknown> & { added_tokens: object[] };
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-tok-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -24,14 +25,11 @@ function modelDir(name: string, files: Record<string, unknown>): string {
   return join(dir, 'tokenizer.json');
 }
 
-const CHATML =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-/** TinyStories' tokenizer with ChatML's two markers as special tokens 2048, 2049 and a plain added token 2050. */
+/** The embedded model's tokenizer (99 characters) with ChatML's two markers as special tokens 99, 100 and a plain added token 101. */
 function chatmlTokenizerJson(): Record<string, unknown> {
   const marker = (id: number, content: string, special = true) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special });
-  return { ...storiesJson(), added_tokens: [...storiesJson().added_tokens, marker(2048, '<|im_start|>'), marker(2049, '<|im_end|>'), marker(2050, '<|tool|>', false)] };
+  return { ...embeddedJson(), added_tokens: [...embeddedJson().added_tokens, marker(99, '<|im_start|>'), marker(100, '<|im_end|>'), marker(101, '<|tool|>', false)] };
 }
 
 test('TinyStories-656K tokenizer.json: ids, BOS from the post-processor, pieces, specials', { skip: needsExtraModels }, () => {
@@ -59,22 +57,22 @@ test('TinyStories-656K tokenizer.json: ids, BOS from the post-processor, pieces,
   assert.ok(tok.encode('🦙', { addBos: false }).includes(0));
 });
 
-test('a ChatML template from tokenizer_config.json renders exactly and its markers are single special tokens', { skip: needsExtraModels }, () => {
+test('a ChatML template from tokenizer_config.json renders exactly and its markers are single special tokens', () => {
   const path = modelDir('chatml', {
     'tokenizer.json': chatmlTokenizerJson(),
     'tokenizer_config.json': {
-      chat_template: CHATML,
-      bos_token: '<|start_story|>',
+      chat_template: CHATML_TEMPLATE,
+      bos_token: '<s>',
       eos_token: { content: '<|im_end|>', lstrip: false, normalized: false, rstrip: false, single_word: false, special: true },
       additional_special_tokens: ['<|tool|>'],
     },
-    'generation_config.json': { eos_token_id: [2049, 2] },
+    'generation_config.json': { eos_token_id: [100, 2] },
   });
   const tok = loadHfTokenizer(path);
-  assert.equal(tok.vocabSize, 2051);
-  assert.ok(tok.isSpecial(2050), 'additional_special_tokens are special');
+  assert.equal(tok.vocabSize, 102);
+  assert.ok(tok.isSpecial(101), 'additional_special_tokens are special');
   assert.equal(tok.decode(tok.encode('<|tool|>', { addBos: false })), '');
-  assert.deepEqual(tok.eosIds, [2049, 2]);
+  assert.deepEqual(tok.eosIds, [100, 2]);
   const messages = [
     { role: 'system', content: 'You tell stories.' },
     { role: 'user', content: 'Tell me one.' },
@@ -84,35 +82,33 @@ test('a ChatML template from tokenizer_config.json renders exactly and its marke
   assert.equal(tok.applyChatTemplate(messages, { addGenerationPrompt: true }), expected);
   assert.equal(tok.applyChatTemplate(messages), expected.slice(0, -'<|im_start|>assistant\n'.length));
   const ids = tok.encode(expected, { addBos: false });
-  assert.equal(ids.filter((id) => id === 2048).length, 3);
-  assert.equal(ids.filter((id) => id === 2049).length, 2);
-  assert.ok(tok.isSpecial(2048) && tok.isSpecial(2049));
-  // This tokenizer.json's Prepend("▁") normalizer runs on each text between special tokens (as in HF's
-  // Rust library), so every such section gains a dummy-prefix space; the decoder strips only the first.
-  assert.equal(tok.decode(ids), 'system\nYou tell stories. \n user\nTell me one. \n assistant\n');
-  assert.equal(tok.decode(ids, { keepSpecial: true }).replaceAll(' ', ''), expected.replaceAll(' ', ''));
+  assert.equal(ids.filter((id) => id === 99).length, 3);
+  assert.equal(ids.filter((id) => id === 100).length, 2);
+  assert.ok(tok.isSpecial(99) && tok.isSpecial(100));
+  assert.equal(tok.decode(ids), 'system\nYou tell stories.\nuser\nTell me one.\nassistant\n');
+  assert.equal(tok.decode(ids, { keepSpecial: true }), expected);
 });
 
-test('named template lists pick "default"; bos/eos may be objects; raise_exception is a ChatTemplateError', { skip: needsExtraModels }, () => {
+test('named template lists pick "default"; bos/eos may be objects; raise_exception is a ChatTemplateError', () => {
   const strict = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first message must be the user') }}{% endif %}{{ bos_token }}[{{ messages[0]['content'] }}]{{ eos_token }}";
   const path = modelDir('named', {
-    'tokenizer.json': storiesJson(),
+    'tokenizer.json': embeddedJson(),
     'tokenizer_config.json': {
       chat_template: [{ name: 'tool_use', template: 'TOOLS' }, { name: 'default', template: strict }],
-      bos_token: { content: '<|start_story|>' },
-      eos_token: '<|end_story|>',
+      bos_token: { content: '<s>' },
+      eos_token: '</s>',
     },
   });
   const tok = loadHfTokenizer(path);
-  assert.equal(tok.applyChatTemplate!([{ role: 'user', content: 'hi' }]), '<|start_story|>[hi]<|end_story|>');
+  assert.equal(tok.applyChatTemplate!([{ role: 'user', content: 'hi' }]), '<s>[hi]</s>');
   assert.throws(() => tok.applyChatTemplate!([{ role: 'assistant', content: 'x' }]), (e: unknown) => e instanceof ChatTemplateError && /first message must be the user/.test(e.message));
   // A chat_template.jinja file is used when tokenizer_config.json has none.
-  const jinja = loadHfTokenizer(modelDir('jinja', { 'tokenizer.json': storiesJson(), 'chat_template.jinja': '{{ messages | length }}' }));
+  const jinja = loadHfTokenizer(modelDir('jinja', { 'tokenizer.json': embeddedJson(), 'chat_template.jinja': '{{ messages | length }}' }));
   assert.equal(jinja.applyChatTemplate!([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }]), '2');
 });
 
-test('bos_token null in tokenizer_config.json means no BOS even when config.json names one', { skip: needsExtraModels }, () => {
-  const noBos = { ...storiesJson(), post_processor: null };
+test('bos_token null in tokenizer_config.json means no BOS even when config.json names one', () => {
+  const noBos = { ...embeddedJson(), post_processor: null };
   const tok = loadHfTokenizer(modelDir('nobos', { 'tokenizer.json': noBos, 'tokenizer_config.json': { bos_token: null }, 'config.json': { bos_token_id: 1, eos_token_id: 2 } }));
   assert.equal(tok.bosId, undefined);
   assert.deepEqual(tok.eosIds, [2]);
@@ -123,14 +119,14 @@ test('bos_token null in tokenizer_config.json means no BOS even when config.json
   assert.equal(fromConfig.encode('Once', { addBos: true })[0], 1);
 });
 
-test('malformed tokenizer files give a FormatError naming the file', { skip: needsExtraModels }, () => {
+test('malformed tokenizer files give a FormatError naming the file', () => {
   const fails = (files: Record<string, unknown>, name: string, re: RegExp) =>
     assert.throws(() => loadHfTokenizer(modelDir('bad', files)), (e: unknown) => e instanceof FormatError && e.file.endsWith(name) && re.test(e.problem));
   fails({ 'tokenizer.json': '{ not json' }, 'tokenizer.json', /not valid JSON/);
   fails({ 'tokenizer.json': '[1, 2]' }, 'tokenizer.json', /JSON object/);
   fails({ 'tokenizer.json': { added_tokens: [] } }, 'tokenizer.json', /not a usable tokenizer/);
-  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': '{' }, 'tokenizer_config.json', /not valid JSON/);
-  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': { chat_template: 42 } }, 'tokenizer_config.json', /chat_template must be/);
-  fails({ 'tokenizer.json': storiesJson(), 'tokenizer_config.json': { chat_template: '{% for %}' } }, 'tokenizer_config.json', /does not parse/);
+  fails({ 'tokenizer.json': embeddedJson(), 'tokenizer_config.json': '{' }, 'tokenizer_config.json', /not valid JSON/);
+  fails({ 'tokenizer.json': embeddedJson(), 'tokenizer_config.json': { chat_template: 42 } }, 'tokenizer_config.json', /chat_template must be/);
+  fails({ 'tokenizer.json': embeddedJson(), 'tokenizer_config.json': { chat_template: '{% for %}' } }, 'tokenizer_config.json', /does not parse/);
   assert.throws(() => loadHfTokenizer(join(tmp, 'nowhere', 'tokenizer.json')), FormatError);
 });
