@@ -1,5 +1,5 @@
 import { gemmF32Block } from './gemm-f32';
-import { DT_BF16, DT_F16, DT_F32, DT_Q8_0, decodeRows, matvecBF16, matvecF16, rowBytes } from './convert-rows';
+import { DT_BF16, DT_F16, DT_F32, DT_Q4_0, DT_Q8_0, decodeRows, matvecBF16, matvecF16, rowBytes } from './convert-rows';
 import { dotQ4, dotQ8 } from './matvec-quant';
 
 /** Weight rows per cache block: about 96 KiB of f32, so a block stays in L2 while every token passes over it. */
@@ -22,7 +22,7 @@ export function matmul(dtype: i32, out: usize, x: usize, n: i32, w: usize, rows:
   const r1 = min(rows, r0 + span);
   if (r0 >= r1) return;
   const rb = rowBytes(dtype, cols);
-  if (n == 1 && dtype != DT_F32) {
+  if (n == 1 && dtype != DT_F32 && dtype <= DT_Q4_0) {
     if (dtype == DT_F16) matvecF16(out, x, w, cols, r0, r1);
     else if (dtype == DT_BF16) matvecBF16(out, x, w, cols, r0, r1);
     else if (dtype == DT_Q8_0) for (let r = r0; r < r1; r++) store<f32>(out + (<usize>r << 2), dotQ8(w + <usize>r * rb, xq, cols));

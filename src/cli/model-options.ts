@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { DTYPE_LAYOUT, type DType } from '../formats/tensor.js';
+import type { DType } from '../formats/tensor.js';
+import { ENCODABLE_DTYPES } from '../formats/writers/encode-tensor.js';
 import { createWasmBackend } from '../kernels/wasm-backend.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
@@ -37,7 +38,7 @@ export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
 }
 
 function dtypeFlag(value: string): DType {
-  if (!(value in DTYPE_LAYOUT)) throw new Error(`--dtype expects one of ${Object.keys(DTYPE_LAYOUT).join(', ')}, got '${value}'`);
+  if (!ENCODABLE_DTYPES.includes(value as DType)) throw new Error(`--dtype expects one of ${ENCODABLE_DTYPES.join(', ')}, got '${value}'`);
   return value as DType;
 }
 

@@ -13,7 +13,11 @@ import { WasmArena } from './wasm-arena.js';
 import { CONTROL_INTS, WorkerPool } from './worker-pool.js';
 
 /** Dtype codes and job opcodes as assembly/ defines them. */
-const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4 };
+const DTYPE_CODE: Record<DType, number> = {
+  f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_1: 5, q5_0: 6, q5_1: 7, iq4_nl: 8, q2_k: 9, q3_k: 10, q4_k: 11, q5_k: 12, q6_k: 13,
+};
+/** Dtypes whose single-token product runs on the fly over the stored rows (the others decode a block of rows to f32 first). */
+const DIRECT_DECODE = new Set<DType>(['f16', 'bf16', 'q8_0', 'q4_0']);
 const OP_MATMUL = 1;
 const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
@@ -175,7 +179,7 @@ export class WasmBackend implements Backend {
     if (n === 1 && (dtype === 'q8_0' || dtype === 'q4_0')) {
       xq = this.slot('xq', cols * 2 + (cols / 32) * 4);
       this.kernels.quantizeQ8(xp, cols, xq);
-    } else if (n > 1) {
+    } else if (n > 1 || !DIRECT_DECODE.has(dtype)) {
       stride = 2 * this.kernels.blockRows(cols) * cols * 4;
       scratch = this.slot('blocks', stride * this.pool.chunks); // one block's room per chunk
       if (n >= 4) {

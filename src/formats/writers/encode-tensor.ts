@@ -1,7 +1,10 @@
 import { f32ToF16 } from '../dequant.js';
 import type { DType } from '../tensor.js';
 
-/** Encodes float32 values in a storage dtype; block formats need a multiple of 32 values (whole rows). */
+/** The dtypes encodeTensor can write (the others are read-only). */
+export const ENCODABLE_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+
+/** Encodes float32 values in a storage dtype; block formats need a whole number of blocks (whole rows). */
 export function encodeTensor(dtype: DType, x: Float32Array): Uint8Array {
   switch (dtype) {
     case 'f32':
@@ -16,6 +19,8 @@ export function encodeTensor(dtype: DType, x: Float32Array): Uint8Array {
       return quantizeQ8_0(x);
     case 'q4_0':
       return quantizeQ4_0(x);
+    default:
+      throw new RangeError(`no encoder for ${dtype} (it can be read, not written)`);
   }
 }
 

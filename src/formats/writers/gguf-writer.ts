@@ -27,8 +27,10 @@ export interface GgufWriteOptions {
   name?: string;
 }
 
-/** llama.cpp's general.file_type ("mostly ...") per dtype. */
-const FILE_TYPE: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+/** llama.cpp's general.file_type ("mostly ...", llama.h's llama_ftype) per dtype; a K-quant alone is its _S mix. */
+const FILE_TYPE: Record<DType, number> = {
+  f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q2_k: 10, q3_k: 11, q4_k: 14, q5_k: 16, q6_k: 18, iq4_nl: 25, bf16: 32,
+};
 
 /**
  * Writes a GGUF v3 model as llama.cpp's converter would: arch qwen2 keeps half-split q/k rows (NEOX
