@@ -12,7 +12,7 @@ import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js'
 
 const wasm = oneAndTwoThreads();
 
-/** The activation quantization the q8_0/q4_0 decode path uses, in float32 steps: d = max|x|/127, q = nearest-even(x · (1/d)). */
+/** The activation quantization the int8 decode path (q8_0, q4_0, q5_0, q4_K, q6_K) uses, in float32 steps: d = max|x|/127, q = nearest-even(x · (1/d)). */
 function quantizeActivations(x: Float32Array): Float64Array {
   const out = new Float64Array(x.length);
   const f = Math.fround;
@@ -61,7 +61,7 @@ for (const dtype of Object.keys(shapes) as DType[])
         wasm.one.matmul(a, x, n, wasm.one.prepare(w));
         wasm.two.matmul(b, x, n, wasm.two.prepare(w));
         assert.ok(sameBits(a, b), 'threads 1 vs 2 differ');
-        const quantizedDecode = n === 1 && (dtype === 'q8_0' || dtype === 'q4_0');
+        const quantizedDecode = n === 1 && ['q8_0', 'q4_0', 'q5_0', 'q4_k', 'q6_k'].includes(dtype);
         if (!quantizedDecode) {
           const { ref, mag } = reference(x, n, w);
           assertClose(a, ref, mag, 1e-5, 'vs float64');
