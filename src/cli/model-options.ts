@@ -20,7 +20,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
     .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
     .option('--threads <n>', 'compute threads (default: cores)', countFlag('threads', 1))
-    .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag)
+    .option('--dtype <type>', `convert weight matrices at load to ${ENCODABLE_DTYPES.join(', ')} (default: as stored)`, dtypeFlag)
     .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
 }
 

@@ -9,6 +9,7 @@ import { encodeTensor } from './encode-tensor.js';
 import { encodeGguf, gguf, type GgufValue } from './gguf-encoder.js';
 import type { LogicalModel } from './logical-model.js';
 import { halfToInterleaved } from './rope-permute.js';
+import { q4kmDtype, type QuantMix } from './quant-mix.js';
 
 /** A tokenizer vocabulary in GGUF terms (tokenizer.ggml.*). */
 export interface GgufVocab {
@@ -22,14 +23,15 @@ export interface GgufVocab {
 }
 
 export interface GgufWriteOptions {
-  dtype?: DType;
+  /** One dtype for every matrix, or a llama-quantize recipe that picks one per tensor. */
+  dtype?: DType | QuantMix;
   vocab?: GgufVocab;
   name?: string;
 }
 
 /** llama.cpp's general.file_type ("mostly ...", llama.h's llama_ftype) per dtype; a K-quant alone is its _S mix. */
-const FILE_TYPE: Record<DType, number> = {
-  f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q2_k: 10, q3_k: 11, q4_k: 14, q5_k: 16, q6_k: 18, iq4_nl: 25, bf16: 32,
+const FILE_TYPE: Record<DType | QuantMix, number> = {
+  q4_k_m: 15, f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q2_k: 10, q3_k: 11, q4_k: 14, q5_k: 16, q6_k: 18, iq4_nl: 25, bf16: 32,
 };
 
 /**
@@ -81,7 +83,11 @@ export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWrit
     const nHeads = heads.get(canonical);
     const data = nHeads === undefined ? t.data : halfToInterleaved(t.data, nHeads, c.headDim, t.shape[1] ?? 1);
     const rowLen = t.shape[t.shape.length - 1]!;
-    const stored = t.shape.length < 2 || rowLen % DTYPE_LAYOUT[dtype].blockElems !== 0 ? 'f32' : dtype;
+    const stored =
+      t.shape.length < 2 ? 'f32'
+      : dtype === 'q4_k_m' ? q4kmDtype(ggufName, rowLen, c.nLayers, model.tensors.has(TENSOR_NAMES.lmHead))
+      : rowLen % DTYPE_LAYOUT[dtype].blockElems !== 0 ? 'f32'
+      : dtype;
     tensors.push({ name: ggufName, dtype: stored, shape: t.shape, data: encodeTensor(stored, data) });
   }
   // llama.cpp keeps Llama 3 rope scaling as a tensor of per-frequency divisors.
