@@ -4,12 +4,12 @@ import { FormatError } from '../format-error.js';
 import { ROPE_FREQS } from '../gguf-config.js';
 import { ggufToCanonicalNames } from '../gguf-names.js';
 import { llama3FreqFactors } from '../gguf-rope-freqs.js';
-import { DTYPE_LAYOUT, type DType, type RawTensor } from '../tensor.js';
+import type { DType, RawTensor } from '../tensor.js';
 import { encodeTensor } from './encode-tensor.js';
 import { encodeGguf, gguf, type GgufValue } from './gguf-encoder.js';
 import type { LogicalModel } from './logical-model.js';
 import { halfToInterleaved } from './rope-permute.js';
-import { q4kmDtype, type QuantMix } from './quant-mix.js';
+import { q4kmDtype, storedDtype, type QuantMix } from './quant-mix.js';
 
 /** A tokenizer vocabulary in GGUF terms (tokenizer.ggml.*). */
 export interface GgufVocab {
@@ -37,7 +37,8 @@ const FILE_TYPE: Record<DType | QuantMix, number> = {
 /**
  * Writes a GGUF v3 model as llama.cpp's converter would: arch qwen2 keeps half-split q/k rows (NEOX
  * rope); every other arch is written as `llama` with q/k rows permuted to interleaved pairs.
- * Vectors stay f32, and so does any matrix whose rows are not whole blocks of a block dtype.
+ * Vectors stay f32; a matrix whose rows are not whole blocks of the dtype takes llama.cpp's fallback
+ * (q4_K → q5_0, q6_K → q8_0), else f32.
  */
 export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWriteOptions = {}): void {
   const c = model.config;
@@ -86,8 +87,7 @@ export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWrit
     const stored =
       t.shape.length < 2 ? 'f32'
       : dtype === 'q4_k_m' ? q4kmDtype(ggufName, rowLen, c.nLayers, model.tensors.has(TENSOR_NAMES.lmHead))
-      : rowLen % DTYPE_LAYOUT[dtype].blockElems !== 0 ? 'f32'
-      : dtype;
+      : storedDtype(dtype, rowLen);
     tensors.push({ name: ggufName, dtype: stored, shape: t.shape, data: encodeTensor(stored, data) });
   }
   // llama.cpp keeps Llama 3 rope scaling as a tensor of per-frequency divisors.

@@ -9,6 +9,13 @@ const moreBits = (layer: number, nLayers: number) => layer < nLayers / 8 || laye
 /** What a K-quant becomes when a row is not whole 256-element super-blocks (llama.cpp's fallbacks). */
 const FALLBACK: Partial<Record<DType, DType>> = { q4_k: 'q5_0', q6_k: 'q8_0' };
 
+/** The dtype a matrix of `cols` columns is stored in when `dtype` is asked for: its fallback when the rows are not whole blocks, else `otherwise`. */
+export function storedDtype(dtype: DType, cols: number, otherwise: DType = 'f32'): DType {
+  if (cols % DTYPE_LAYOUT[dtype].blockElems === 0) return dtype;
+  const next = FALLBACK[dtype];
+  return next && cols % DTYPE_LAYOUT[next].blockElems === 0 ? next : otherwise;
+}
+
 /**
  * The dtype llama-quantize gives a matrix under Q4_K_M (llama-quant.cpp's llama_tensor_get_type,
  * no importance matrix): q6_K for the output head (the token embedding when tied) and for attn_v
@@ -22,6 +29,5 @@ export function q4kmDtype(ggufName: string, cols: number, nLayers: number, hasOu
     if (cols % 256 !== 0) return 'q8_0';
     t = 'q6_k';
   } else if (layer && (ggufName.endsWith('.attn_v.weight') || ggufName.endsWith('.ffn_down.weight')) && moreBits(Number(layer[1]), nLayers)) t = 'q6_k';
-  if (cols % 256 !== 0) t = FALLBACK[t]!;
-  return cols % DTYPE_LAYOUT[t].blockElems === 0 ? t : 'f16';
+  return storedDtype(t, cols, 'f16');
 }
