@@ -1,4 +1,5 @@
 import { f16ToF32, f16x4ToF32x4, bf16x4ToF32x4 } from './f16';
+import { DT_Q4_1, blockBytes, blockElems, decodeBlocks } from './decode-blocks';
 
 // Decodes stored weight rows to f32 (into a per-chunk scratch block that the f32 GEMM then uses)
 // and the 16-bit decode matvec, which converts on the fly.
@@ -14,6 +15,7 @@ export function rowBytes(dtype: i32, cols: i32): usize {
   if (dtype == DT_F32) return <usize>cols << 2;
   if (dtype == DT_Q8_0) return <usize>(cols >> 5) * 34;
   if (dtype == DT_Q4_0) return <usize>(cols >> 5) * 18;
+  if (dtype >= DT_Q4_1) return <usize>(cols / blockElems(dtype)) * blockBytes(dtype);
   return <usize>cols << 1;
 }
 
@@ -34,6 +36,10 @@ export function decodeRows(dtype: i32, src: usize, count: i32, cols: i32, dst: u
     let i = 0;
     for (; i + 4 <= total; i += 4) v128.store(dst + (<usize>i << 2), half4(bf, src + (<usize>i << 1)));
     for (; i < total; i++) store<f32>(dst + (<usize>i << 2), halfScalar(bf, load<u16>(src + (<usize>i << 1))));
+    return;
+  }
+  if (dtype >= DT_Q4_1) {
+    decodeBlocks(dtype, src, (count * cols) / blockElems(dtype), dst);
     return;
   }
   const blocks = (count * cols) >> 5;

@@ -9,6 +9,7 @@ import { readProbe } from './read-probe';
 
 export { matmul, blockRows } from './matmul';
 export { quantizeQ8 } from './quantize';
+export { quantizeQ8Sums } from './matvec-kquant';
 export { packX } from './gemm-f32';
 export { attend } from './attention';
 export { swiglu } from './swiglu';

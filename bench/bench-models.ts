@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { modelTensors } from '../src/formats/checkpoint.js';
 import type { DType } from '../src/formats/tensor.js';
 import { writeGgufModel, type GgufVocab } from '../src/formats/writers/gguf-writer.js';
+import type { QuantMix } from '../src/formats/writers/quant-mix.js';
 import type { LogicalModel } from '../src/formats/writers/logical-model.js';
 import { Rng } from '../src/generate/rng.js';
 import type { ModelConfig } from '../src/formats/model-config.js';
@@ -46,7 +47,7 @@ function randomWeights(c: ModelConfig, seed: number): LogicalModel {
 }
 
 /** Path of the benchmark GGUF for a shape and dtype, written with the project's writer on first use (cached in the temp dir). */
-export function benchModelPath(shape: string, dtype: DType, dir = join(tmpdir(), 'kvtrim-bench')): string {
+export function benchModelPath(shape: string, dtype: DType | QuantMix, dir = join(tmpdir(), 'kvtrim-bench')): string {
   const config = BENCH_SHAPES[shape];
   if (!config) throw new Error(`unknown bench shape ${shape}`);
   const path = join(dir, `${shape}-${dtype}.gguf`);

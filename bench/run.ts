@@ -1,29 +1,37 @@
 // `npm run bench`: random-weight SmolLM2-135M- and Qwen2.5-0.5B-shaped GGUF models (F32, F16,
-// Q8_0) written by the project's own writer, kvtrim vs node-llama-cpp on each file at 1 and 2
-// threads, one table. Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2;
+// Q8_0, Q4_K_M, Q6_K) written by the project's own writer, kvtrim vs node-llama-cpp on each file
+// at 1 and 2 threads, one table. Each row follows the 1-minute load average it started under and
+// is marked * when that was above 0.5 (another process held a core: the figures mean little). Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2;
 // --no-native-gemm measures kvtrim's prefill on its own WebAssembly GEMM.
 import { statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import { compareEngines, type Comparison } from '../src/bench/measure.js';
 import { createWasmBackend } from '../src/kernels/wasm-backend.js';
 import type { DType } from '../src/formats/tensor.js';
+import type { QuantMix } from '../src/formats/writers/quant-mix.js';
 import { BENCH_SHAPES, benchModelPath } from './bench-models.js';
 
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const opts = new Command('bench')
   .option('--shapes <list>', 'model shapes', list, Object.keys(BENCH_SHAPES))
-  .option('--dtypes <list>', 'weight dtypes', list, ['f32', 'f16', 'q8_0'])
+  .option('--dtypes <list>', 'weight dtypes (q4_k_m: llama-quantize\'s Q4_K_M mix)', list, ['f32', 'f16', 'q8_0', 'q4_k_m', 'q6_k'])
   .option('--threads <list>', 'thread counts', list, ['1', '2'])
   .option('--prompt-tokens <n>', 'prompt length', Number, 512)
   .option('--gen-tokens <n>', 'decode steps', Number, 128)
   .option('--no-native-gemm', 'kvtrim prefill on the WebAssembly GEMM even when onnxruntime-node is installed')
   .parse(process.argv)
-  .opts<{ shapes: string[]; dtypes: DType[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean }>();
+  .opts<{ shapes: string[]; dtypes: (DType | QuantMix)[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean }>();
+
+/** Rows measured above this 1-minute load average are marked: a busy core skews both engines. */
+const QUIET_LOAD = 0.5;
 
 interface Row {
   shape: string;
-  dtype: DType;
+  dtype: DType | QuantMix;
+  /** 1-minute load average just before the row was measured. */
+  load: number;
   threads: number;
   mb: number;
   r: Comparison;
@@ -32,9 +40,9 @@ interface Row {
 }
 const rows: Row[] = [];
 const fmt = (x: number | undefined, d = 1) => (x === undefined ? '—' : x.toFixed(d));
-const header = 'model          dtype  thr | kvtrim prefill decode  RSS MB | llama.cpp prefill decode  RSS MB | ratio prefill decode | decode / ceiling';
-const line = ({ shape, dtype, threads, mb, r, gbs }: Row) =>
-  `${shape.padEnd(14)} ${dtype.padEnd(5)} ${String(threads).padStart(3)} | ${fmt(r.kvtrim.prefill_tps).padStart(14)} ${fmt(r.kvtrim.decode_tps).padStart(6)} ${fmt(r.kvtrim.peak_rss_mb, 0).padStart(7)} | ${fmt(r.llamacpp?.prefill_tps).padStart(17)} ${fmt(r.llamacpp?.decode_tps).padStart(6)} ${fmt(r.llamacpp?.peak_rss_mb, 0).padStart(7)} | ${fmt(r.ratio?.prefill, 2).padStart(13)} ${fmt(r.ratio?.decode, 2).padStart(6)} | ${fmt(r.kvtrim.decode_tps / ((gbs * 1e3) / mb), 2).padStart(6)} of ${fmt((gbs * 1e3) / mb, 0)} tok/s (${fmt(gbs)} GB/s)`;
+const header = 'model          dtype   thr | kvtrim prefill decode  RSS MB | llama.cpp prefill decode  RSS MB | ratio prefill decode | decode / ceiling';
+const line = ({ shape, dtype, threads, mb, r, gbs, load }: Row) =>
+  `${shape.padEnd(14)} ${dtype.padEnd(6)} ${String(threads).padStart(3)}${load > QUIET_LOAD ? '*' : ' '}| ${fmt(r.kvtrim.prefill_tps).padStart(14)} ${fmt(r.kvtrim.decode_tps).padStart(6)} ${fmt(r.kvtrim.peak_rss_mb, 0).padStart(7)} | ${fmt(r.llamacpp?.prefill_tps).padStart(17)} ${fmt(r.llamacpp?.decode_tps).padStart(6)} ${fmt(r.llamacpp?.peak_rss_mb, 0).padStart(7)} | ${fmt(r.ratio?.prefill, 2).padStart(13)} ${fmt(r.ratio?.decode, 2).padStart(6)} | ${fmt(r.kvtrim.decode_tps / ((gbs * 1e3) / mb), 2).padStart(6)} of ${fmt((gbs * 1e3) / mb, 0)} tok/s (${fmt(gbs)} GB/s)`;
 
 // The decode ceiling uses this machine's measured read bandwidth, per thread count.
 const bandwidth = new Map<number, number>();
@@ -50,8 +58,10 @@ for (const shape of opts.shapes)
     const mb = statSync(path).size / 1e6;
     for (const t of opts.threads) {
       const threads = Number(t);
+      const load = loadavg()[0]!;
+      console.log(`load average ${load.toFixed(2)}${load > QUIET_LOAD ? ` (above ${QUIET_LOAD}: the next row is marked *)` : ''}`);
       const r = await compareEngines(path, { threads, promptTokens: opts.promptTokens, genTokens: opts.genTokens, nativeGemm: opts.nativeGemm }, true);
-      rows.push({ shape, dtype, threads, mb, r, gbs: bandwidth.get(threads)! });
+      rows.push({ shape, dtype, load, threads, mb, r, gbs: bandwidth.get(threads)! });
       console.log(line(rows[rows.length - 1]!));
     }
   }
@@ -67,5 +77,6 @@ for (const shape of opts.shapes)
     const dk = best((r) => r.kvtrim.decode_tps);
     const dl = best((r) => r.llamacpp?.decode_tps);
     const ceiling = (Math.max(...bandwidth.values()) * 1e3) / (rs[0]?.mb ?? NaN);
-    console.log(`${shape.padEnd(14)} ${dtype.padEnd(5)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×), ceiling ${fmt(ceiling)} tok/s (${fmt(ceiling / dk, 2)}× above kvtrim)`);
+    const busy = rs.some((x) => x.load > QUIET_LOAD) ? ' * measured above load average 0.5' : '';
+    console.log(`${shape.padEnd(14)} ${dtype.padEnd(6)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×), ceiling ${fmt(ceiling)} tok/s (${fmt(ceiling / dk, 2)}× above kvtrim)${busy}`);
   }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { DTYPE_LAYOUT, type DType } from '../formats/tensor.js';
+import type { DType } from '../formats/tensor.js';
+import { ENCODABLE_DTYPES } from '../formats/writers/encode-tensor.js';
 import { createWasmBackend } from '../kernels/wasm-backend.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
@@ -19,7 +20,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--model <path>', 'HF directory, .gguf file or llama2.c .bin (default: the embedded kvtrim-tiny)')
     .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
     .option('--threads <n>', 'compute threads (default: cores)', countFlag('threads', 1))
-    .option('--dtype <type>', 'convert weight matrices at load to f32, f16, bf16, q8_0 or q4_0 (default: as stored)', dtypeFlag)
+    .option('--dtype <type>', `convert weight matrices at load to ${ENCODABLE_DTYPES.join(', ')} (default: as stored)`, dtypeFlag)
     .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
 }
 
@@ -37,7 +38,7 @@ export async function openModel(flags: ModelFlags): Promise<LoadedModel> {
 }
 
 function dtypeFlag(value: string): DType {
-  if (!(value in DTYPE_LAYOUT)) throw new Error(`--dtype expects one of ${Object.keys(DTYPE_LAYOUT).join(', ')}, got '${value}'`);
+  if (!ENCODABLE_DTYPES.includes(value as DType)) throw new Error(`--dtype expects one of ${ENCODABLE_DTYPES.join(', ')}, got '${value}'`);
   return value as DType;
 }
 

@@ -16,9 +16,11 @@ export const GgufValueType = {
   u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12,
 } as const;
 
-/** ggml tensor types this engine stores. */
-export const GGML_TYPES: Record<number, DType> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0', 30: 'bf16' };
-export const GGML_TYPE_ID: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, bf16: 30 };
+/** ggml tensor type ids (ggml.h's enum ggml_type) of the types this engine stores. */
+export const GGML_TYPE_ID: Record<DType, number> = {
+  f32: 0, f16: 1, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7, q8_0: 8, q2_k: 10, q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, bf16: 30,
+};
+export const GGML_TYPES: Record<number, DType> = Object.fromEntries(Object.entries(GGML_TYPE_ID).map(([d, id]) => [id, d as DType]));
 
 /** Smallest encoded size of one value of each type: bounds an array count before looping over it. */
 const MIN_VALUE_BYTES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8 };
@@ -65,7 +67,7 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
     }
     const typeId = r.u32(`type of '${name}'`);
     const dtype = GGML_TYPES[typeId];
-    if (!dtype) r.fail(`unsupported tensor type ${typeId} for '${name}' (supported: F32, F16, BF16, Q8_0, Q4_0)`);
+    if (!dtype) r.fail(`unsupported tensor type ${typeId} for '${name}' (supported: ${Object.keys(GGML_TYPE_ID).join(', ')})`);
     if (ne[0]! % DTYPE_LAYOUT[dtype].blockElems !== 0) r.fail(`tensor '${name}' row length ${ne[0]} is not a whole number of ${dtype} blocks`);
     const size = tensorBytes(dtype, elems);
     if (size === undefined) r.fail(`tensor '${name}' has an invalid element count ${elems}`);

@@ -1,5 +1,8 @@
-/** Storage types a checkpoint tensor may have. Quantized types are block formats (GGML layout). */
-export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
+/**
+ * Storage types a checkpoint tensor may have. Quantized types are block formats in GGML's layout:
+ * 32-element blocks (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl) and 256-element K-quant super-blocks.
+ */
+export type DType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | 'q5_1' | 'iq4_nl' | 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k';
 
 /** A named tensor as stored on disk: bytes are a view into the file, not yet converted. */
 export interface RawTensor {
@@ -17,6 +20,15 @@ export const DTYPE_LAYOUT: Record<DType, { blockElems: number; blockBytes: numbe
   bf16: { blockElems: 1, blockBytes: 2 },
   q8_0: { blockElems: 32, blockBytes: 34 },
   q4_0: { blockElems: 32, blockBytes: 18 },
+  q4_1: { blockElems: 32, blockBytes: 20 },
+  q5_0: { blockElems: 32, blockBytes: 22 },
+  q5_1: { blockElems: 32, blockBytes: 24 },
+  iq4_nl: { blockElems: 32, blockBytes: 18 },
+  q2_k: { blockElems: 256, blockBytes: 84 },
+  q3_k: { blockElems: 256, blockBytes: 110 },
+  q4_k: { blockElems: 256, blockBytes: 144 },
+  q5_k: { blockElems: 256, blockBytes: 176 },
+  q6_k: { blockElems: 256, blockBytes: 210 },
 };
 
 /** Bytes a tensor of `elems` elements occupies; undefined when elems is not a whole number of blocks. */

@@ -13,7 +13,11 @@ import { WasmArena } from './wasm-arena.js';
 import { CONTROL_INTS, WorkerPool } from './worker-pool.js';
 
 /** Dtype codes and job opcodes as assembly/ defines them. */
-const DTYPE_CODE: Record<DType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4 };
+const DTYPE_CODE: Record<DType, number> = {
+  f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, q4_1: 5, q5_0: 6, q5_1: 7, iq4_nl: 8, q2_k: 9, q3_k: 10, q4_k: 11, q5_k: 12, q6_k: 13,
+};
+/** Dtypes whose single-token product is an int8 dot with x quantized per block of 32 (the other block types decode a block of rows to f32 first). */
+const INT8_DECODE = new Set<DType>(['q8_0', 'q4_0', 'q5_0', 'q4_k', 'q6_k']);
 const OP_MATMUL = 1;
 const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
@@ -31,6 +35,7 @@ interface KernelExports {
   heapBase(): number;
   blockRows(cols: number): number;
   quantizeQ8(x: number, cols: number, q: number): void;
+  quantizeQ8Sums(q: number, cols: number): void;
   packX(x: number, n: number, cols: number, dst: number): void;
 }
 
@@ -172,10 +177,11 @@ export class WasmBackend implements Backend {
     let px = 0;
     let scratch = 0;
     let stride = 0;
-    if (n === 1 && (dtype === 'q8_0' || dtype === 'q4_0')) {
-      xq = this.slot('xq', cols * 2 + (cols / 32) * 4);
+    if (n === 1 && INT8_DECODE.has(dtype)) {
+      xq = this.slot('xq', cols * 2 + (cols / 32) * 8);
       this.kernels.quantizeQ8(xp, cols, xq);
-    } else if (n > 1) {
+      if (dtype === 'q4_k') this.kernels.quantizeQ8Sums(xq, cols);
+    } else if (n > 1 || !(dtype === 'f32' || dtype === 'f16' || dtype === 'bf16')) {
       stride = 2 * this.kernels.blockRows(cols) * cols * 4;
       scratch = this.slot('blocks', stride * this.pool.chunks); // one block's room per chunk
       if (n >= 4) {

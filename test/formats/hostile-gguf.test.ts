@@ -112,7 +112,7 @@ test('GGUF tensor infos: n_dims 0 and 99, absurd dims, unknown types, bad offset
   rejects(patched(embd + 4, (dv) => (dv.setBigUint64(0, 1n << 40n, true), dv.setBigUint64(8, 1n << 40n, true))), /absurd dimensions/);
   rejects(u64(embd + 4, 1n << 63n), /too large/);
   rejects(u32(embd + 20, 99), /unsupported tensor type 99/);
-  rejects(u32(embd + 20, 12), /unsupported tensor type 12/); // Q4_K: not supported
+  rejects(u32(embd + 20, 16), /unsupported tensor type 16/); // IQ2_XXS: not supported
   rejects(u64(embd + 24, 1n << 50n), /past the end/);
   rejects(u64(embd + 24, 4n), /not aligned/);
   const q = after(b, 'blk.0.attn_q.weight');

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import type { DType } from '../../src/formats/tensor.js';
-import { encodeTensor } from '../../src/formats/writers/encode-tensor.js';
+import { DTYPE_LAYOUT, type DType } from '../../src/formats/tensor.js';
+import { ENCODABLE_DTYPES, encodeTensor } from '../../src/formats/writers/encode-tensor.js';
+import { randomBlocks } from './naive-quants.js';
 import { dequantize } from '../../src/formats/dequant.js';
 import type { Matrix } from '../../src/kernels/matrix.js';
 import { randoms } from './wasm-kernels.js';
 
-/** A rows × cols matrix of uniform [-1, 1) values stored as `dtype`. */
+/** A rows × cols matrix of uniform [-1, 1) values stored as `dtype` (random blocks for a dtype without an encoder). */
 export function randomMatrix(dtype: DType, rows: number, cols: number, seed: number): Matrix {
+  if (!ENCODABLE_DTYPES.includes(dtype)) return { rows, cols, dtype, data: randomBlocks(dtype, (rows * cols) / DTYPE_LAYOUT[dtype].blockElems, seed) };
   const r = randoms(seed);
   const w = Float32Array.from({ length: rows * cols }, () => r());
   return { rows, cols, dtype, data: encodeTensor(dtype, w) };

@@ -12,7 +12,7 @@ import { oneAndTwoThreads, randoms, sameBits } from '../helpers/wasm-kernels.js'
 
 const wasm = oneAndTwoThreads();
 
-/** The activation quantization the q8_0/q4_0 decode path uses, in float32 steps: d = max|x|/127, q = nearest-even(x · (1/d)). */
+/** The activation quantization the int8 decode path (q8_0, q4_0, q5_0, q4_K, q6_K) uses, in float32 steps: d = max|x|/127, q = nearest-even(x · (1/d)). */
 function quantizeActivations(x: Float32Array): Float64Array {
   const out = new Float64Array(x.length);
   const f = Math.fround;
@@ -37,6 +37,15 @@ const shapes: Record<DType, [number, number][]> = {
   bf16: [[37, 83], [9, 130]],
   q8_0: [[37, 96], [45, 160]],
   q4_0: [[37, 96], [45, 160]],
+  q4_1: [[37, 96], [9, 160]],
+  q5_0: [[37, 96], [9, 160]],
+  q5_1: [[37, 96], [9, 160]],
+  iq4_nl: [[37, 96], [9, 160]],
+  q2_k: [[13, 256], [9, 512]],
+  q3_k: [[13, 256], [9, 512]],
+  q4_k: [[37, 256], [9, 768]],
+  q5_k: [[13, 256], [9, 512]],
+  q6_k: [[37, 256], [9, 768]],
 };
 
 let seed = 100;
@@ -52,7 +61,7 @@ for (const dtype of Object.keys(shapes) as DType[])
         wasm.one.matmul(a, x, n, wasm.one.prepare(w));
         wasm.two.matmul(b, x, n, wasm.two.prepare(w));
         assert.ok(sameBits(a, b), 'threads 1 vs 2 differ');
-        const quantizedDecode = n === 1 && (dtype === 'q8_0' || dtype === 'q4_0');
+        const quantizedDecode = n === 1 && ['q8_0', 'q4_0', 'q5_0', 'q4_k', 'q6_k'].includes(dtype);
         if (!quantizedDecode) {
           const { ref, mag } = reference(x, n, w);
           assertClose(a, ref, mag, 1e-5, 'vs float64');

@@ -1,7 +1,11 @@
 import { f32ToF16 } from '../dequant.js';
 import type { DType } from '../tensor.js';
+import { quantizeQ4K, quantizeQ5_0, quantizeQ6K } from './quantize-kquants.js';
 
-/** Encodes float32 values in a storage dtype; block formats need a multiple of 32 values (whole rows). */
+/** The dtypes encodeTensor can write (the others are read-only). */
+export const ENCODABLE_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q5_0', 'q4_k', 'q6_k'];
+
+/** Encodes float32 values in a storage dtype; block formats need a whole number of blocks (whole rows). */
 export function encodeTensor(dtype: DType, x: Float32Array): Uint8Array {
   switch (dtype) {
     case 'f32':
@@ -16,6 +20,14 @@ export function encodeTensor(dtype: DType, x: Float32Array): Uint8Array {
       return quantizeQ8_0(x);
     case 'q4_0':
       return quantizeQ4_0(x);
+    case 'q5_0':
+      return quantizeQ5_0(x);
+    case 'q4_k':
+      return quantizeQ4K(x);
+    case 'q6_k':
+      return quantizeQ6K(x);
+    default:
+      throw new RangeError(`no encoder for ${dtype} (it can be read, not written)`);
   }
 }
 

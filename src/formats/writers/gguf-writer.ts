@@ -4,11 +4,12 @@ import { FormatError } from '../format-error.js';
 import { ROPE_FREQS } from '../gguf-config.js';
 import { ggufToCanonicalNames } from '../gguf-names.js';
 import { llama3FreqFactors } from '../gguf-rope-freqs.js';
-import { DTYPE_LAYOUT, type DType, type RawTensor } from '../tensor.js';
+import type { DType, RawTensor } from '../tensor.js';
 import { encodeTensor } from './encode-tensor.js';
 import { encodeGguf, gguf, type GgufValue } from './gguf-encoder.js';
 import type { LogicalModel } from './logical-model.js';
 import { halfToInterleaved } from './rope-permute.js';
+import { q4kmDtype, storedDtype, type QuantMix } from './quant-mix.js';
 
 /** A tokenizer vocabulary in GGUF terms (tokenizer.ggml.*). */
 export interface GgufVocab {
@@ -22,18 +23,22 @@ export interface GgufVocab {
 }
 
 export interface GgufWriteOptions {
-  dtype?: DType;
+  /** One dtype for every matrix, or a llama-quantize recipe that picks one per tensor. */
+  dtype?: DType | QuantMix;
   vocab?: GgufVocab;
   name?: string;
 }
 
-/** llama.cpp's general.file_type ("mostly ...") per dtype. */
-const FILE_TYPE: Record<DType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+/** llama.cpp's general.file_type ("mostly ...", llama.h's llama_ftype) per dtype; a K-quant alone is its _S mix. */
+const FILE_TYPE: Record<DType | QuantMix, number> = {
+  q4_k_m: 15, f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q2_k: 10, q3_k: 11, q4_k: 14, q5_k: 16, q6_k: 18, iq4_nl: 25, bf16: 32,
+};
 
 /**
  * Writes a GGUF v3 model as llama.cpp's converter would: arch qwen2 keeps half-split q/k rows (NEOX
  * rope); every other arch is written as `llama` with q/k rows permuted to interleaved pairs.
- * Vectors stay f32, and so does any matrix whose rows are not whole blocks of a block dtype.
+ * Vectors stay f32; a matrix whose rows are not whole blocks of the dtype takes llama.cpp's fallback
+ * (q4_K → q5_0, q6_K → q8_0), else f32.
  */
 export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWriteOptions = {}): void {
   const c = model.config;
@@ -79,7 +84,10 @@ export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWrit
     const nHeads = heads.get(canonical);
     const data = nHeads === undefined ? t.data : halfToInterleaved(t.data, nHeads, c.headDim, t.shape[1] ?? 1);
     const rowLen = t.shape[t.shape.length - 1]!;
-    const stored = t.shape.length < 2 || rowLen % DTYPE_LAYOUT[dtype].blockElems !== 0 ? 'f32' : dtype;
+    const stored =
+      t.shape.length < 2 ? 'f32'
+      : dtype === 'q4_k_m' ? q4kmDtype(ggufName, rowLen, c.nLayers, model.tensors.has(TENSOR_NAMES.lmHead))
+      : storedDtype(dtype, rowLen);
     tensors.push({ name: ggufName, dtype: stored, shape: t.shape, data: encodeTensor(stored, data) });
   }
   // llama.cpp keeps Llama 3 rope scaling as a tensor of per-frequency divisors.
