@@ -13,6 +13,7 @@ import { noneEntry } from './none.js';
 import { pyramidkvEntry } from './pyramidkv.js';
 import { randomEntry } from './random.js';
 import { randomShotEntry } from './random-shot.js';
+import { rkvEntry } from './rkv.js';
 import { shotkvEntry } from './shotkv.js';
 import { snapkvEntry } from './snapkv.js';
 import { streamingllmEntry } from './streamingllm.js';
@@ -36,6 +37,7 @@ export const pressRegistry: readonly PressEntry[] = [
   fastgenEntry,
   keydiffEntry,
   kvzipEntry,
+  rkvEntry,
 ];
 
 export function findPress(name: string): PressEntry {

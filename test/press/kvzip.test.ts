@@ -17,13 +17,19 @@ const config = tinyConfig({ nLayers: 3, nHeads: 4, nKvHeads: 2, headDim: 6, maxS
 const logical = randomModel(config, 5, 0.5);
 const model = Model.fromCheckpoint(toCheckpoint(logical));
 const tokenizer = charTokenizer(config.vocabSize);
-const short: KVzipOptions = { ...kvzipDefaults, prompt: '\nrepeat:', continuePrompt: '\nmore:', overlap: 3 };
+const short = { ...kvzipDefaults, prompt: '\nrepeat:', continuePrompt: '\nmore:', overlap: 3 } satisfies KVzipOptions;
 
 /** The scores the press computes at every layer of one prefill of `ids`. */
 function pressScores(opts: KVzipOptions, ids: number[]): Float32Array[][] {
   const kz = new KVzipPress({ model, tokenizer }, opts);
   const got: Float32Array[][] = [];
-  const probe: Press = { name: 'probe', compress: (view) => void (got[view.layer] = kz.scores(view)) ?? null };
+  const probe: Press = {
+    name: 'probe',
+    compress(view) {
+      got[view.layer] = kz.scores(view);
+      return null;
+    },
+  };
   new Session(model, tokenizer).prefill(ids, { press: probe, ratio: 0.5 });
   return got;
 }
