@@ -3,6 +3,7 @@ import type { PressContext } from './press-context.js';
 import type { ParamValue, PressEntry } from './registry-entry.js';
 import { adakvEntry } from './adakv.js';
 import { chunkkvEntry } from './chunkkv.js';
+import { duoAttentionEntry } from './duo-attention.js';
 import { expectedAttentionEntry } from './expected-attention.js';
 import { fastgenEntry } from './fastgen.js';
 import { h2oEntry } from './h2o.js';
@@ -38,6 +39,7 @@ export const pressRegistry: readonly PressEntry[] = [
   keydiffEntry,
   kvzipEntry,
   rkvEntry,
+  duoAttentionEntry,
 ];
 
 export function findPress(name: string): PressEntry {

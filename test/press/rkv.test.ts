@@ -8,7 +8,7 @@ import { randomIds, rng, syntheticLayer, tinyModel, viewOf } from './fixtures.js
 import { tinyConfig } from '../helpers/random-model.js';
 
 /** Naive R-KV scores in float64, straight from the specification (methods.md §20). */
-function naiveRKV(keys: number[][], first: number, obsRows: number[][], nHeads: number, kvHead: number, g: number, o: RKVOptions): number[] {
+function naiveRKV(keys: number[][], first: number, obsRows: number[][], kvHead: number, g: number, o: RKVOptions): number[] {
   const d = keys[0]!.length;
   const T = keys.length;
   const w = Math.min(o.window, T - first);
@@ -56,7 +56,7 @@ test('R-KV scores equal the naive float64 implementation (GQA, near-duplicates p
     for (let h = 0; h < 2; h++) {
       const k = s.view.keys(h);
       const keys = Array.from({ length: T }, (_, j) => Array.from(k.subarray(j * d, (j + 1) * d)));
-      const want = naiveRKV(keys, first, obs.rows.map((q) => Array.from(q)), 6, h, 3, o);
+      const want = naiveRKV(keys, first, obs.rows.map((q) => Array.from(q)), h, 3, o);
       const got = rkvScores(s.view, h, first, obs, o);
       assert.equal(got.length, want.length);
       want.forEach((w, j) => assert.ok(Math.abs(got[j]! - w) < 1e-6, `T=${T} head ${h} candidate ${j}: ${got[j]} vs ${w}`));
