@@ -4,7 +4,7 @@ import type { PrefillRecord } from '../generate/prefill-record.js';
 import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { argmax } from '../generate/sampler.js';
-import { klDivergence } from './fidelity.js';
+import { klDivergence } from '../kernels/kl-divergence.js';
 import { appendResult, readResults, recordKey, type ResultRecord } from './result.js';
 import { shotsFor, type StudyOptions } from './study-options.js';
 import { promptOf, type Example } from './tasks/task.js';

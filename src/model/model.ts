@@ -33,7 +33,9 @@ class Scratch {
 
 /** A Llama-family decoder: one forward pass whose variants (GQA, bias, tied, rope scaling, sliding window) come from the config. */
 export class Model {
-  private scratch: Scratch | undefined;
+  /** One scratch per nesting depth: a hook may run layerForward itself (KVzip's reconstruction) while the outer call still needs its buffers. */
+  private readonly scratch: (Scratch | undefined)[] = [];
+  private depth = 0;
   private readonly invFreq: Float64Array;
   /** RoPE angles of the positions the last layers ran at: every layer of a forward pass shares them. */
   private angles = { startPos: -1, n: 0, cos: new Float64Array(0), sin: new Float64Array(0) };
@@ -84,9 +86,18 @@ export class Model {
 
   /** One transformer block over n tokens at positions startPos…, updating `hidden` in place. */
   layerForward(l: number, hidden: Float32Array, n: number, cache: KVCache, startPos: number, hooks?: ForwardHooks): void {
+    const s = this.scratchFor(n);
+    this.depth++;
+    try {
+      this.blockForward(l, s, hidden, n, cache, startPos, hooks);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private blockForward(l: number, s: Scratch, hidden: Float32Array, n: number, cache: KVCache, startPos: number, hooks: ForwardHooks | undefined): void {
     const c = this.config;
     const w = this.weights.layers[l]!;
-    const s = this.scratchFor(n);
     const { dim, headDim, nHeads, nKvHeads, hiddenDim } = c;
     const group = nHeads / nKvHeads;
     const be = this.backend;
@@ -148,8 +159,9 @@ export class Model {
   }
 
   private scratchFor(n: number): Scratch {
-    if (!this.scratch || this.scratch.n < n) this.scratch = new Scratch(n, this.config);
-    return this.scratch;
+    const have = this.scratch[this.depth];
+    if (have && have.n >= n) return have;
+    return (this.scratch[this.depth] = new Scratch(n, this.config));
   }
 }
 

@@ -1,15 +1,20 @@
 import type { Press } from './press.js';
+import type { PressContext } from './press-context.js';
 import type { ParamValue, PressEntry } from './registry-entry.js';
 import { adakvEntry } from './adakv.js';
 import { chunkkvEntry } from './chunkkv.js';
+import { duoAttentionEntry } from './duo-attention.js';
 import { expectedAttentionEntry } from './expected-attention.js';
 import { fastgenEntry } from './fastgen.js';
 import { h2oEntry } from './h2o.js';
+import { keydiffEntry } from './keydiff.js';
 import { knormEntry } from './knorm.js';
+import { kvzipEntry } from './kvzip.js';
 import { noneEntry } from './none.js';
 import { pyramidkvEntry } from './pyramidkv.js';
 import { randomEntry } from './random.js';
 import { randomShotEntry } from './random-shot.js';
+import { rkvEntry } from './rkv.js';
 import { shotkvEntry } from './shotkv.js';
 import { snapkvEntry } from './snapkv.js';
 import { streamingllmEntry } from './streamingllm.js';
@@ -31,6 +36,10 @@ export const pressRegistry: readonly PressEntry[] = [
   shotkvEntry,
   randomShotEntry,
   fastgenEntry,
+  keydiffEntry,
+  kvzipEntry,
+  rkvEntry,
+  duoAttentionEntry,
 ];
 
 export function findPress(name: string): PressEntry {
@@ -52,9 +61,10 @@ export function pressParams(entry: PressEntry, given: Record<string, ParamValue>
   return out;
 }
 
-export function createPress(name: string, params: Record<string, ParamValue> = {}): Press {
+/** `ctx` gives presses that run the model (KVzip, DuoAttention) the model and its tokenizer. */
+export function createPress(name: string, params: Record<string, ParamValue> = {}, ctx: PressContext = {}): Press {
   const entry = findPress(name);
-  return entry.create(pressParams(entry, params), withDefaults);
+  return entry.create(pressParams(entry, params), withDefaults, ctx);
 }
 
 function withDefaults(name: string): { entry: PressEntry; params: Record<string, ParamValue> } {

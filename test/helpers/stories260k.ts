@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { modelPath } from './model-files.js';
-import { klDivergence } from '../../src/eval/fidelity.js';
+import { klDivergence } from '../../src/kernels/kl-divergence.js';
 import { argmax } from '../../src/generate/sampler.js';
 import { Session } from '../../src/generate/session.js';
 import type { CompressionOptions } from '../../src/press/compression.js';

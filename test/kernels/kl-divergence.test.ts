@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { klDivergence } from '../../src/eval/fidelity.js';
+import { klDivergence } from '../../src/kernels/kl-divergence.js';
 
 test('KL divergence matches the textbook formula and is zero for identical or shifted logits', () => {
   const p = Float32Array.from([1, 2, 0.5, -1]);
