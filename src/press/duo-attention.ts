@@ -2,7 +2,7 @@ import { keepCount } from './budget.js';
 import { parseDuoGates, profileDuoGates, type DuoGates } from './duo-gates.js';
 import type { LayerView } from './layer-view.js';
 import { nonNegativeInt, positiveInt } from './param-checks.js';
-import type { Budget, Keep, Press } from './press.js';
+import type { Budget, DecodingPhase, Keep, Press } from './press.js';
 import type { PressContext, PressModel } from './press-context.js';
 import type { PressEntry } from './registry-entry.js';
 
@@ -43,8 +43,8 @@ export class DuoAttentionPress implements Press {
   compress(view: LayerView, budget: Budget): Keep | null {
     const T = view.length(0);
     if (keepCount(T, budget) >= T) return null;
-    // Prefill: every layer holds the prompt's T entries, so the plan for the whole model is made once, at layer 0.
-    if (view.layer === 0 || !this.plan) this.plan = this.choose(view.config, T, budget);
+    // Prefill: every layer holds the prompt's T entries, so the plan for the whole model is made once per prefill.
+    this.plan ??= this.choose(view.config, T, budget);
     return this.cut(view);
   }
 
@@ -58,9 +58,13 @@ export class DuoAttentionPress implements Press {
     return this.plan?.streaming;
   }
 
-  decodingPhase(): Press {
-    return { name: 'duo-attention-decoding', compress: (view) => (this.plan ? this.cut(view) : null) };
+  beginPrefill(): void {
+    this.plan = undefined;
   }
+
+  readonly decoding: DecodingPhase = {
+    start: () => ({ name: 'duo-attention-decoding', compress: (view) => (this.plan ? this.cut(view) : null) }),
+  };
 
   private choose(config: PressModel['config'], T: number, budget: Budget): StreamingPlan {
     const { gates } = this.gatesFor(config);

@@ -2,7 +2,7 @@ import { HeadCache } from '../cache/head-cache.js';
 import { KVCache } from '../cache/kv-cache.js';
 import type { AttentionContext } from '../model/hooks.js';
 import { adaptiveAllocation } from './adaptive-allocation.js';
-import { keepCount } from './budget.js';
+import { headKeepCounts, keepsAll } from './budget.js';
 import { perHeadAllocation } from './head-allocation.js';
 import type { LayerView } from './layer-view.js';
 import { nonNegativeInt, positiveInt } from './param-checks.js';
@@ -57,12 +57,16 @@ export class KVzipPress implements Press {
     readonly opts: KVzipOptions = kvzipDefaults,
   ) {}
 
+  beginPrefill(): void {
+    this.recon = undefined;
+  }
+
   compress(view: LayerView, budget: Budget): Keep | null {
     const heads = Array.from({ length: view.kvHeads }, (_, h) => h);
-    const nKeep = heads.map((h) => keepCount(view.length(h), budget));
-    if (heads.every((h) => nKeep[h]! >= view.length(h))) return null;
-    if (view.layer === 0) this.recon = this.plan(view);
-    if (!this.recon) throw new Error('kvzip: the reconstruction starts at layer 0; compress the layers in order');
+    const nKeep = headKeepCounts(view, budget);
+    if (keepsAll(view, nKeep)) return null;
+    if (!this.recon && view.layer !== 0) throw new Error('kvzip: the reconstruction starts at layer 0; compress the layers in order');
+    this.recon ??= this.plan(view);
     const scores = this.recon.scores(view);
     const protect = heads.map((h) => Uint8Array.from(view.positions(h), (p) => (p < this.opts.nSink ? 1 : 0)));
     return (this.opts.headBudgets ? adaptiveAllocation(0) : perHeadAllocation)(scores, protect, nKeep);
@@ -79,7 +83,7 @@ export class KVzipPress implements Press {
     const { model, tokenizer } = this.ctx;
     if (!model || !tokenizer) throw new Error("kvzip runs the model: create it with createPress('kvzip', params, { model, tokenizer })");
     const o = this.opts;
-    const end = view.window.startPos + view.window.n;
+    const end = view.processed.startPos + view.processed.n;
     const tokens = view.tokens;
     let first = 0;
     while (first < end - 1 && tokenizer.isSpecial(tokens[first]!)) first++;

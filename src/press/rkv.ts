@@ -105,7 +105,7 @@ export function rkvDecoding(opts: RKVOptions & { promptEnd: number; decodeRatio:
     name: 'rkv-decoding',
     compress(view: LayerView): Keep | null {
       const obs = (observed[view.layer] ??= { rows: [], positions: [] });
-      const { queries, n, startPos } = view.window;
+      const { queries, n, startPos } = view.processed;
       const rowLen = view.config.nHeads * view.headDim;
       for (let t = Math.max(0, n - opts.window); t < n; t++) {
         obs.rows.push(queries.slice(t * rowLen, (t + 1) * rowLen));
@@ -171,7 +171,7 @@ export const rkvEntry: PressEntry = {
       name: 'rkv',
       // A decoding method: the prompt is not compressed (kvtrim choice, methods.md §20).
       compress: () => null,
-      decodingPhase: ({ promptEnd, decodeRatio }) => (decodeRatio > 0 ? rkvDecoding({ ...o, promptEnd, decodeRatio }) : undefined),
+      decoding: { start: ({ promptEnd, decodeRatio }) => (decodeRatio > 0 ? rkvDecoding({ ...o, promptEnd, decodeRatio }) : undefined) },
     };
   },
 };

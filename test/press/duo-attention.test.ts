@@ -55,8 +55,8 @@ test('the Duo profile classifies a head that only attends locally as streaming a
   const gates = profileDuoGates(model, randomIds(40, config.vocabSize, 2), { sinks: 2, recent: 4 }).gates[0]!;
   assert.ok(gates[0]! < gates[1]! / 10, `local head ${gates[0]} vs global head ${gates[1]}`);
   const press = new DuoAttentionPress({ model }, { sinks: 2, recent: 4, gates: '', calibration: 40 });
-  const s = new Session(model, charTokenizer(config.vocabSize));
-  s.prefill(randomIds(30, config.vocabSize, 5), { press, ratio: 0.3 });
+  const s = new Session(model, charTokenizer(config.vocabSize), { compression: { press, ratio: 0.3 } });
+  s.prefill(randomIds(30, config.vocabSize, 5));
   assert.deepEqual([...press.streamingHeads()![0]!], [1, 0], 'the local head streams, the global one keeps everything');
 });
 
@@ -69,8 +69,8 @@ test('DuoAttention: the fewest lowest-gate heads stream to fit the budget; KV by
   const ids = randomIds(T, model.config.vocabSize, 6);
   for (const ratio of [0.2, 0.5, 0.7, 0.9]) {
     const press = createPress('duo-attention', { sinks: 2, recent: 6, gates: 'g.json' }, { readText: () => JSON.stringify(gates) });
-    const s = new Session(model, tokenizer);
-    s.prefill(ids, { press, ratio });
+    const s = new Session(model, tokenizer, { compression: { press, ratio } });
+    s.prefill(ids);
     const nKeep = keepCount(T, { ratio });
     const N = nLayers * nKvHeads;
     // Naive: stream heads in gate order until the cache fits N · n_keep; if all stream and it still does not fit, cut the window to n_keep.
@@ -95,5 +95,5 @@ test('DuoAttention: the fewest lowest-gate heads stream to fit the budget; KV by
 test('Duo gates files are checked against the model', () => {
   assert.throws(() => parseDuoGates(JSON.stringify({ method: 'kl-when-streaming', gates: [[1, 2]] }), { nLayers: 2, nKvHeads: 2 }), /gates\[2\]\[2\]/);
   const { model, tokenizer } = tinyModel();
-  assert.throws(() => new Session(model, tokenizer).prefill(randomIds(30, model.config.vocabSize), { press: 'duo-attention', ratio: 0.5 }), /profiles the model: create it with createPress/);
+  assert.throws(() => new Session(model, tokenizer, { compression: { press: 'duo-attention', ratio: 0.5 } }).prefill(randomIds(30, model.config.vocabSize)), /profiles the model: create it with createPress/);
 });

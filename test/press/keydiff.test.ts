@@ -55,10 +55,10 @@ test('KeyDiff through a session: every head keeps exactly n_keep; ratio 0 is bit
   const { model, tokenizer } = tinyModel();
   const ids = randomIds(37, model.config.vocabSize);
   for (const ratio of [0.3, 0.7]) {
-    const s = new Session(model, tokenizer);
-    s.prefill(ids, { press: 'keydiff', ratio });
+    const s = new Session(model, tokenizer, { compression: { press: 'keydiff', ratio } });
+    s.prefill(ids);
     for (const hs of s.cache.heads) for (const h of hs) assert.equal(h.length, keepCount(37, { ratio }));
   }
   const plain = new Session(model, tokenizer).prefill(ids);
-  assert.deepEqual(new Session(model, tokenizer).prefill(ids, { press: 'keydiff', ratio: 0 }), plain);
+  assert.deepEqual(new Session(model, tokenizer, { compression: { press: 'keydiff', ratio: 0 } }).prefill(ids), plain);
 });

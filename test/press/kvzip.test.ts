@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KVCache } from '../../src/cache/kv-cache.js';
 import { Session } from '../../src/generate/session.js';
+import type { CompressionOptions } from '../../src/press/compression.js';
 import { Model } from '../../src/model/model.js';
 import type { ForwardHooks } from '../../src/model/hooks.js';
 import { keepCount } from '../../src/press/budget.js';
@@ -30,7 +31,7 @@ function pressScores(opts: KVzipOptions, ids: number[]): Float32Array[][] {
       return null;
     },
   };
-  new Session(model, tokenizer).prefill(ids, { press: probe, ratio: 0.5 });
+  new Session(model, tokenizer, { compression: { press: probe, ratio: 0.5 } }).prefill(ids);
   return got;
 }
 
@@ -85,8 +86,8 @@ test('KVzip keeps exactly the layer budget, spread across heads (or n_keep per h
     for (const ratio of [0.3, 0.6, 0.8]) {
       const ids = [1, ...randomIds(T - 1, config.vocabSize, T)];
       for (const headBudgets of [true, false]) {
-        const s = new Session(model, tokenizer);
-        s.prefill(ids, { press: createPress('kvzip', { ...short, headBudgets }, { model, tokenizer }), ratio });
+        const s = new Session(model, tokenizer, { compression: { press: createPress('kvzip', { ...short, headBudgets }, { model, tokenizer }), ratio } });
+        s.prefill(ids);
         const n = keepCount(T, { ratio });
         for (const hs of s.cache.heads) {
           const lengths = hs.map((h) => h.length);
@@ -101,9 +102,9 @@ test('KVzip keeps exactly the layer budget, spread across heads (or n_keep per h
 
 test('KVzip at ratio 0 leaves the logits bit-identical, and the prefill is unchanged by the reconstruction inside its hooks', () => {
   const ids = [1, ...randomIds(30, config.vocabSize, 9)];
-  const run = (opts: Parameters<Session['prefill']>[1]) => {
-    const s = new Session(model, tokenizer);
-    return [s.prefill(ids, opts), s.step(5), s.step(7)];
+  const run = (compression: CompressionOptions) => {
+    const s = new Session(model, tokenizer, { compression });
+    return [s.prefill(ids), s.step(5), s.step(7)];
   };
   const kz = (chunk: number) => createPress('kvzip', { ...short, chunk }, { model, tokenizer });
   assert.deepEqual(run({ press: kz(2048), ratio: 0 }), run({}));
@@ -149,5 +150,5 @@ test('KVzip without a model says how to give it one; a context too long to recon
   const s = syntheticLayer({ T: 20 });
   assert.throws(() => createPress('kvzip').compress(s.view, { ratio: 0.5 }), /createPress\('kvzip', params, \{ model, tokenizer \}\)/);
   const ids = [1, ...randomIds(120, config.vocabSize, 4)];
-  assert.throws(() => new Session(model, tokenizer).prefill(ids, { press: createPress('kvzip', short, { model, tokenizer }), ratio: 0.5 }), /past the model's context of 160 \(use a smaller chunk\)/);
+  assert.throws(() => new Session(model, tokenizer, { compression: { press: createPress('kvzip', short, { model, tokenizer }), ratio: 0.5 } }).prefill(ids), /past the model's context of 160 \(use a smaller chunk\)/);
 });

@@ -95,8 +95,8 @@ test('R-KV while decoding: the prompt is untouched, generated entries are cut to
     [6, 0.5],
     [0, 0.5],
   ] as const) {
-    const s = new Session(model, tokenizer);
-    s.prefill(ids, { decodePress: createPress('rkv', { budget, buffer: 4, window: 2 }), decodeRatio });
+    const s = new Session(model, tokenizer, { compression: { decodePress: createPress('rkv', { budget, buffer: 4, window: 2 }), decodeRatio } });
+    s.prefill(ids);
     let sawCut = false;
     for (let step = 1; step <= 30; step++) {
       s.step(3 + (step % 7));
