@@ -5,7 +5,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { DATASET_KINDS, loadDatasetTask } from '../eval/datasets/load-dataset-task.js';
 import { runStudy } from '../eval/runner.js';
 import type { Setting } from '../eval/result.js';
-import { defaultStudy } from '../eval/study-options.js';
+import { defaultStudy, parsePressSpec, parseShard } from '../eval/study-options.js';
 import { syntheticSuite, taskByName } from '../eval/tasks/registry.js';
 import { metaPath, writeReport } from '../eval/report/write-report.js';
 import { defaultModelPath } from '../model/default-model.js';
@@ -21,6 +21,8 @@ interface EvalFlags extends ModelFlags {
   seed: string;
   settings: string;
   decodeRatio: string;
+  fastgenThresholds: string;
+  shard?: string;
   out: string;
   allowExec?: boolean;
 }
@@ -36,13 +38,15 @@ const numbers = (name: string, s: string) =>
 export function register(program: Command): void {
   addModelOptions(program.command('eval').description('the study: abilities × presses × compression ratios × shots → JSONL + HTML report'))
     .option('--tasks <list>', `comma-separated tasks: synthetic (default: all of ${syntheticSuite.map((t) => t.name).join(', ')}) or dataset files as KIND:PATH with KIND one of ${DATASET_KINDS.join(', ')}`)
-    .option('--presses <list>', 'presses to compare', defaultStudy.presses.join(','))
-    .option('--ratios <list>', 'fractions of the KV cache removed (0 = full-cache baseline)', defaultStudy.ratios.join(','))
+    .option('--presses <list>', 'presses to compare, each NAME or NAME:param=value[:param=value] (e.g. shotkv:keepProtected=true)', defaultStudy.presses.join(','))
+    .option('--ratios <list>', 'fractions of the KV cache removed by the ratio-driven presses (the full-cache baseline always runs)', defaultStudy.ratios.join(','))
+    .option('--fastgen-thresholds <list>', "FastGen's recovery thresholds τ (its memory comes from τ, not from the ratio)", defaultStudy.sweeps.fastgen!.join(','))
     .option('--shots <list>', 'numbers of few-shot examples', defaultStudy.shots.join(','))
     .option('--n <n>', 'examples per task and shot count', String(defaultStudy.n))
     .option('--seed <s>', 'example seed', String(defaultStudy.seed))
     .option('--settings <list>', 'question-aware and/or question-agnostic', defaultStudy.settings.join(','))
     .option('--decode-ratio <r>', 'also compress the generated tokens with the same press', String(defaultStudy.decodeRatio))
+    .option('--shard <k/N>', 'run only slice k of N (0 ≤ k < N) of the grid, deterministically; merge the shards with kvtrim report')
     .option('--allow-exec', 'let HumanEval scoring run model-written Python (python3 subprocess, 10 s per problem)')
     .option('--out <file>', 'results JSONL (resumed if it exists); the report is written beside it', 'study/results.jsonl')
     .action(async (flags: EvalFlags) => {
@@ -52,6 +56,10 @@ export function register(program: Command): void {
       if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--n must be a positive integer, got '${flags.n}'`);
       const ratios = numbers('ratios', flags.ratios);
       for (const r of ratios) if (!(r >= 0 && r < 1)) throw new Error(`--ratios: ${r} is not in [0, 1)`);
+      const thresholds = numbers('fastgen-thresholds', flags.fastgenThresholds);
+      for (const t of thresholds) if (!(t > 0 && t <= 1)) throw new Error(`--fastgen-thresholds: ${t} is not in (0, 1]`);
+      const presses = list(flags.presses).map(parsePressSpec);
+      const shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
       const tasks = flags.tasks
         ? list(flags.tasks).map((t) => (t.includes(':') ? loadDatasetTask(t, { allowExec: !!flags.allowExec }) : taskByName(t)))
         : [...syntheticSuite];
@@ -62,14 +70,16 @@ export function register(program: Command): void {
       const opts = {
         modelName: basename(modelPath),
         tasks,
-        presses: list(flags.presses),
+        presses,
         ratios,
+        sweeps: { fastgen: thresholds },
         shots: numbers('shots', flags.shots),
         n,
         seed: Number(flags.seed),
         settings,
         decodeRatio: Number(flags.decodeRatio),
         out,
+        shard,
       };
       let stop = false;
       const onSigint = () => {
@@ -100,19 +110,22 @@ export function register(program: Command): void {
           settings: {
             model: modelPath,
             tasks: tasks.map((t) => `${t.name} (${t.ability})`).join(', '),
-            presses: opts.presses.join(', '),
+            presses: flags.presses,
             'ratios (removed)': ratios.join(', '),
+            'FastGen thresholds τ': thresholds.join(', '),
             shots: opts.shots.join(', '),
             'examples per task × shots': n,
             seed: opts.seed,
             settings: settings.join(', '),
             'decode ratio': opts.decodeRatio,
+            ...(shard ? { shard: `${shard.index}/${shard.count} (${totals.units} units)` } : {}),
             'new results this run': totals.records,
             'resumed (already done)': totals.skipped,
             'wall time this run (s)': seconds.toFixed(1),
             'one prefill, many presses: prefill time saved': `${speedup.toFixed(2)}× (prefill ${(totals.prefillMs / 1000).toFixed(1)} s + press ${(totals.pressMs / 1000).toFixed(1)} s vs re-prefilling ${(totals.reprefillMs / 1000).toFixed(1)} s)`,
           },
           modelCard: existsSync(card) ? readFileSync(card, 'utf8') : undefined,
+          fitNotes: totals.fitNotes,
         }),
       );
       const report = writeReport(out);
