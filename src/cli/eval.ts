@@ -6,7 +6,7 @@ import { DATASET_KINDS, loadDatasetTask } from '../eval/datasets/load-dataset-ta
 import { runStudy } from '../eval/runner.js';
 import type { Setting } from '../eval/result.js';
 import { defaultStudy, parsePressSpec, parseShard } from '../eval/study-options.js';
-import { syntheticSuite, taskByName } from '../eval/tasks/registry.js';
+import { extraTasks, syntheticSuite, taskByName } from '../eval/tasks/registry.js';
 import { metaPath, writeReport } from '../eval/report/write-report.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { addModelOptions, openModel, type ModelFlags } from './model-options.js';
@@ -37,7 +37,7 @@ const numbers = (name: string, s: string) =>
 
 export function register(program: Command): void {
   addModelOptions(program.command('eval').description('the study: abilities × presses × compression ratios × shots → JSONL + HTML report'))
-    .option('--tasks <list>', `comma-separated tasks: synthetic (default: all of ${syntheticSuite.map((t) => t.name).join(', ')}) or dataset files as KIND:PATH with KIND one of ${DATASET_KINDS.join(', ')}`)
+    .option('--tasks <list>', `comma-separated tasks: synthetic (default: all of ${syntheticSuite.map((t) => t.name).join(', ')}; also ${extraTasks.map((t) => t.name).join(', ')}) or dataset files as KIND:PATH with KIND one of ${DATASET_KINDS.join(', ')}`)
     .option('--presses <list>', 'presses to compare, each NAME or NAME:param=value[:param=value] (e.g. shotkv:keepProtected=true)', defaultStudy.presses.join(','))
     .option('--ratios <list>', 'fractions of the KV cache removed by the ratio-driven presses (the full-cache baseline always runs)', defaultStudy.ratios.join(','))
     .option('--fastgen-thresholds <list>', "FastGen's recovery thresholds τ (its memory comes from τ, not from the ratio)", defaultStudy.sweeps.fastgen!.join(','))

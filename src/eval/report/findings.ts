@@ -37,8 +37,8 @@ const pairKey = (r: ResultRecord) => [r.model, r.task, r.setting, r.shots, r.exa
 
 /**
  * The paper's findings (arXiv 2502.01941), each a verdict computed from the records of one setting.
- * Comparisons are at matched memory: the most aggressive bin of measured KV kept that every compared
- * group reaches. "Holds" needs the 95 % intervals to separate; overlapping intervals are "not measurable here".
+ * Comparisons are at matched memory: the most aggressive bin of measured KV kept that the finding's
+ * subject and at least one rival reach (rivals absent from that bin are left out; both shot counts for finding 2). "Holds" needs the 95 % intervals to separate; overlapping intervals are "not measurable here".
  */
 export function findings(records: readonly ResultRecord[]): Finding[] {
   const out: Finding[] = [];
@@ -53,6 +53,11 @@ export function findings(records: readonly ResultRecord[]): Finding[] {
       for (let b = 0; b < KEPT_BINS.length; b++) if (groups.every((g) => g.some((r) => keptBin(r.prefill_kept) === b))) return b;
       return -1;
     };
+    /** The lowest kept bin where `focus` and at least one other group have records (the others compared there), or -1. */
+    const focusBin = (focus: ResultRecord[], others: ResultRecord[][]) => {
+      for (let b = 0; b < KEPT_BINS.length; b++) if (focus.some((r) => keptBin(r.prefill_kept) === b) && others.some((g) => g.some((r) => keptBin(r.prefill_kept) === b))) return b;
+      return -1;
+    };
     const inBin = (g: ResultRecord[], b: number) => g.filter((r) => keptBin(r.prefill_kept) === b);
     const binLabel = (b: number) => `KV kept ${KEPT_BINS[b]!.label}`;
     const abilities = uniqueSorted(compressed.map((r) => r.ability));
@@ -61,11 +66,11 @@ export function findings(records: readonly ResultRecord[]): Finding[] {
     // 1. Arithmetic is the most sensitive ability.
     {
       const groups = abilities.map((a) => compressed.filter((r) => r.ability === a));
-      const b = commonBin(groups);
+      const b = focusBin(compressed.filter((r) => r.ability === 'arithmetic'), groups.filter((_, i) => abilities[i] !== 'arithmetic'));
       const base = { id: 'arithmetic-sensitive', title: 'Arithmetic is the most sensitive ability', claim: 'Under KV compression, arithmetic reasoning degrades most of the abilities.', unit: 'Δ points' as const };
       if (!abilities.includes('arithmetic') || abilities.length < 2 || b < 0) push({ ...base, verdict: 'not measurable here', why: 'needs arithmetic and another ability compressed to a common KV-kept bin', values: [] });
       else {
-        const values = abilities.map((a, i) => ({ label: a, est: delta(inBin(groups[i]!, b), `${setting} f1 ${a}`) }));
+        const values = abilities.flatMap((a, i) => (inBin(groups[i]!, b).length ? [{ label: a, est: delta(inBin(groups[i]!, b), `${setting} f1 ${a}`) }] : []));
         const arith = values.find((v) => v.label === 'arithmetic')!;
         const others = values.filter((v) => v !== arith);
         const worstOther = others.reduce((w, v) => (v.est.mean < w.est.mean ? v : w));
@@ -98,13 +103,13 @@ export function findings(records: readonly ResultRecord[]): Finding[] {
       const pool = compressed.filter((r) => r.ability === ability && filter(r));
       const presses = uniqueSorted(pool.map((r) => r.press));
       const groups = presses.map((p) => pool.filter((r) => r.press === p));
-      const b = commonBin(groups);
+      const b = focusBin(pool.filter((r) => r.press === winner), groups.filter((_, i) => presses[i] !== winner));
       const base = { id, title, claim, unit: 'Δ points' as const };
       if (!presses.includes(winner) || presses.length < 2 || b < 0) {
         push({ ...base, verdict: 'not measurable here', why: `needs ${winner} and another press on ${ability} at a common KV-kept bin`, values: [] });
         return;
       }
-      const values = presses.map((p, i) => ({ label: p, est: delta(inBin(groups[i]!, b), `${setting} ${id} ${p}`) }));
+      const values = presses.flatMap((p, i) => (inBin(groups[i]!, b).length ? [{ label: p, est: delta(inBin(groups[i]!, b), `${setting} ${id} ${p}`) }] : []));
       const w = values.find((v) => v.label === winner)!;
       const rivals = values.filter((v) => v !== w);
       const bestRival = rivals.reduce((x, v) => (v.est.mean > x.est.mean ? v : x));
@@ -130,8 +135,8 @@ export function findings(records: readonly ResultRecord[]): Finding[] {
 
     pressBest('shotkv-long-generation', "ShotKV's gain on long generation", 'ShotKV (shot-level prefill, separate decoding compression) beats token-level presses on long generation.', 'long-generation', 'shotkv', () => true);
 
-    // 6. Attention sparsity by task; system-prompt attention in safety.
-    {
+    // 6. Attention sparsity by task; system-prompt attention in safety (measured on the whole prompt: question-aware only).
+    if (setting === 'question-aware') {
       const withAttn = rs.filter((r) => r.attention && r.press === FULL_CACHE);
       const base = { id: 'attention', title: 'Attention sparsity differs by task; safety attends to its system prompt', claim: "Tasks differ in how concentrated the question's attention is (top-10 % mass); in safety the question attends to the system prompt's rules.", unit: '%' as const };
       const tasks = uniqueSorted(withAttn.map((r) => r.task));

@@ -97,8 +97,8 @@ const dashes = [[], [6, 3], [2, 2], [8, 3, 2, 3], [1, 3], [10, 4]];
 let drawn = 0;
 for (const s of specs) {
   const datasets = s.kind === 'bar'
-    ? [{ label: 'mean', data: s.series[0].points.map((p) => p.y), backgroundColor: '#3266c8' },
-       { label: '95 % interval', data: s.series[0].points.map((p) => [p.lo, p.hi]), backgroundColor: 'rgba(217,83,79,0.35)', barPercentage: 0.3 }]
+    ? [{ label: 'mean', data: s.series[0].points.map((p) => p.y), backgroundColor: '#3266c8', grouped: false, barPercentage: 0.35, order: 1 },
+       { label: '95 % interval', data: s.series[0].points.map((p) => [p.lo, p.hi]), backgroundColor: 'rgba(217,83,79,0.3)', borderColor: '#d9534f', borderWidth: 1, grouped: false, barPercentage: 0.8, order: 2 }]
     : s.series.map((d, i) => ({ label: d.label, data: d.points, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length],
         pointStyle: markers[i % markers.length], pointRadius: 5, borderDash: dashes[i % dashes.length], tension: 0 }));
   const chart = new Chart(document.getElementById(s.id), {
