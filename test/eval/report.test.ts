@@ -145,12 +145,13 @@ test('the report opens from disk without network or errors: findings panels drew
   const rs = records();
   const file = join(dir, 'study.jsonl');
   writeFileSync(file, jsonl(rs));
-  writeFileSync(join(dir, 'study.meta.json'), JSON.stringify({ title: 'test <study>', settings: { model: 'm', n: 30 }, modelCard: '# card', fitNotes: [{ task: 'retrieval', shots: 0, note: 'context shortened to 384 characters', skipped: false, examples: 3 }] }));
+  writeFileSync(join(dir, 'study.meta.json'), JSON.stringify({ title: 'test <study>', settings: { model: 'm', n: 30 }, models: [{ name: 'm', path: '/m', weightBytes: 4096, kvBytesPerToken: 64, modelCard: '# card' }], fitNotes: [{ task: 'retrieval', shots: 0, note: 'context shortened to 384 characters', skipped: false, examples: 3 }] }));
   const html = readFileSync(writeReport(file), 'utf8');
   assert.ok(!/(src|href)=["']https?:/.test(html), 'no external resources');
   assert.ok(html.includes('test &lt;study&gt;'));
   assert.ok(html.indexOf('Findings of the paper') < html.indexOf('Score vs measured KV kept'), 'findings first');
-  assert.match(html, /<details><summary>Model card<\/summary>/);
+  assert.match(html, /<details><summary>Model card: m<\/summary>/);
+  assert.match(html, /Models: weights beside the KV cache/);
   assert.match(html, /context shortened to 384 characters/);
   assert.match(html, /refusal rate \(must refuse\)/);
   assert.match(html, /point\(s\)<\/span> kept more than 2 points away/, 'ShotKV at 16 % for nominal 10 % is flagged');

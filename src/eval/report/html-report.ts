@@ -14,12 +14,22 @@ export interface FitNoteMeta {
   examples: number;
 }
 
+/** A model of a run: its size beside what its KV cache costs. */
+export interface ModelMeta {
+  name: string;
+  path: string;
+  weightBytes: number;
+  /** Bytes one token adds to the float32 KV cache. */
+  kvBytesPerToken: number;
+  modelCard?: string;
+}
+
 /** What the runner knows beyond the records: shown in the report's settings section. */
 export interface ReportMeta {
   title?: string;
   settings?: Record<string, string | number>;
-  modelCard?: string;
-  fitNotes?: FitNoteMeta[];
+  models?: ModelMeta[];
+  fitNotes?: (FitNoteMeta & { model?: string })[];
 }
 
 /** One results file of the report, with its run's meta (a merged report keeps each file's settings and model). */
@@ -66,6 +76,7 @@ export function renderReport(input: readonly ResultRecord[], sources: readonly R
   sections.push(attentionSection(records, charts));
   sections.push(memoryCheckSection(aggregate(records)));
   sections.push(fitSection(sources));
+  sections.push(modelsSection(records, sources));
   const title = sources.length === 1 ? (sources[0]!.meta.title ?? 'kvtrim study') : `kvtrim study — ${sources.length || 1} result files`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
@@ -303,15 +314,31 @@ function memoryCheckSection(cells: readonly Cell[]): string {
 function fitSection(sources: readonly ReportSource[]): string {
   const notes = sources.flatMap((s) => (s.meta.fitNotes ?? []).map((n) => ({ ...n, file: s.file })));
   if (!notes.length) return '';
-  const rows = notes.map((n) => [esc(n.file), esc(n.task), String(n.shots), n.skipped ? '<span class="flag">skipped</span>' : 'shortened', esc(n.note), String(n.examples)]);
+  const rows = notes.map((n) => [esc(n.file + (n.model ? ` · ${n.model}` : '')), esc(n.task), String(n.shots), n.skipped ? '<span class="flag">skipped</span>' : 'shortened', esc(n.note), String(n.examples)]);
   return `<h2>Prompts that did not fit the model</h2>${table(['file', 'task', 'shots asked', '', 'note', 'examples'], rows)}`;
+}
+
+const bytes = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+
+/** Each model's weights beside its KV cache: per token, and per prompt of the study (full and as kept). */
+function modelsSection(records: readonly ResultRecord[], sources: readonly ReportSource[]): string {
+  const models = sources.flatMap((s) => s.meta.models ?? []);
+  if (!models.length) return '';
+  const rows = models.map((m) => {
+    const rs = records.filter((r) => r.model === m.name);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const full = mean(rs.filter((r) => r.press === FULL_CACHE).map((r) => r.kv_bytes_full));
+    const kept = mean(rs.filter((r) => r.press !== FULL_CACHE).map((r) => r.kv_bytes));
+    return [esc(m.name), bytes(m.weightBytes), bytes(m.kvBytesPerToken), rs.length ? bytes(full) : '–', rs.length ? bytes(kept) : '–', rs.length ? pct(full / m.weightBytes) : '–'];
+  });
+  return `<h2>Models: weights beside the KV cache</h2>${table(['model', 'weights', 'KV per token (float32)', 'KV per prompt, full cache (mean)', 'KV per prompt, compressed (mean over presses)', 'full KV ÷ weights'], rows)}`;
 }
 
 function sourcesSection(sources: readonly ReportSource[]): string {
   return sources
     .map(
       (s) => `<h2>Run: ${esc(s.file)}</h2>${table(['setting', 'value'], [['records', String(s.records)], ...Object.entries(s.meta.settings ?? {}).map(([k, v]) => [esc(k), esc(v)])])}
-${s.meta.modelCard ? `<details><summary>Model card</summary><pre>${esc(s.meta.modelCard)}</pre></details>` : ''}`,
+${(s.meta.models ?? []).map((m) => (m.modelCard ? `<details><summary>Model card: ${esc(m.name)}</summary><pre>${esc(m.modelCard)}</pre></details>` : '')).join('\n')}`,
     )
     .join('\n');
 }
