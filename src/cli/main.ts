@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 /** Each command lives in its own file and registers itself on the program. */
@@ -16,9 +16,10 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./presses.js'),
 ];
 
-/** The version package.json states (read at run time: dist/ and src/ sit at the same depth below it). */
+/** The version package.json states, read at run time: two levels above src/cli/, three above dist/src/cli/. */
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const file = [new URL('../../package.json', import.meta.url), new URL('../../../package.json', import.meta.url)].find(existsSync)!;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 export async function main(argv: string[]): Promise<void> {
