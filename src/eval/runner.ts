@@ -5,14 +5,28 @@ import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { argmax } from '../generate/sampler.js';
 import { klDivergence } from '../kernels/kl-divergence.js';
-import { appendResult, readResults, recordKey, type ResultRecord } from './result.js';
-import { shotsFor, type StudyOptions } from './study-options.js';
+import { createPress } from '../press/registry.js';
+import type { ParamValue } from '../press/registry-entry.js';
+import { promptAttention } from './prompt-attention.js';
+import { fitExample } from './prompt-fit.js';
+import { appendResult, FULL_CACHE, paramsKey, readResults, recordKey, type ResultRecord } from './result.js';
+import { PARAMETER_DRIVEN, shotsFor, type StudyOptions } from './study-options.js';
 import { promptOf, type Example } from './tasks/task.js';
 
 export interface StudyProgress {
   done: number;
   total: number;
   label: string;
+}
+
+/** Examples of one task × shot count that were shortened or skipped to fit the model's context. */
+export interface FitNote {
+  task: string;
+  shots: number;
+  /** How they were shortened ("2 of 4 shots"), or why they were skipped. */
+  note: string;
+  skipped: boolean;
+  examples: number;
 }
 
 export interface StudyTotals {
@@ -24,18 +38,36 @@ export interface StudyTotals {
   reprefillMs: number;
   pressMs: number;
   decodeMs: number;
+  /** Units (example × setting) this run's shard holds. */
+  units: number;
+  fitNotes: FitNote[];
   stopped: boolean;
 }
 
+/** One compressed setting of the grid: a press with its parameters at a ratio (null: its memory comes from its parameter). */
 interface Combo {
   press: string;
-  ratio: number;
+  params: Record<string, ParamValue>;
+  ratio: number | null;
+}
+
+/** A parameter-driven press only needs some ratio to be switched on (methods.md §12); what it keeps comes from its parameter. */
+const SWITCH_ON_RATIO = 0.5;
+
+/** The grid's compressed combos: ratio-driven presses at every ratio above 0, parameter-driven ones at every swept value. */
+export function studyCombos(opts: Pick<StudyOptions, 'presses' | 'ratios' | 'sweeps'>): Combo[] {
+  return opts.presses.flatMap(({ press, params }): Combo[] => {
+    const param = PARAMETER_DRIVEN[press];
+    if (param) return (opts.sweeps[press] ?? []).map((v) => ({ press, params: { ...params, [param]: v }, ratio: null }));
+    return opts.ratios.filter((r) => r > 0).map((ratio) => ({ press, params, ratio }));
+  });
 }
 
 /**
  * Runs methods × ratios × shots × examples × settings, appending one JSONL line per result and
  * skipping lines already present (resume). Each example is prefilled once per setting; every
- * press's compressed cache is derived from that one prefill.
+ * press's compressed cache is derived from that one prefill, and the full-cache baseline is one
+ * more line. A prompt too long for the model is shortened or skipped (`fitNotes`), never fatal.
  */
 export async function runStudy(
   model: Model,
@@ -44,22 +76,35 @@ export async function runStudy(
   hooks: { onProgress?(p: StudyProgress): void; shouldStop?(): boolean } = {},
 ): Promise<StudyTotals> {
   const done = new Set(loadForResume(opts.out).map(recordKey));
-  const combos: Combo[] = opts.presses.flatMap((press) => opts.ratios.map((ratio) => ({ press, ratio })));
+  const baseline: Combo = { press: FULL_CACHE, params: {}, ratio: 0 };
+  const combos = [baseline, ...studyCombos(opts)];
+  const fitNotes = new Map<string, FitNote>();
   const units = opts.tasks.flatMap((task) =>
-    shotsFor(task, opts.shots).flatMap((shots) => {
-      const examples = task.examples(opts.seed, opts.n, { shots });
+    shotsFor(task, opts.shots).flatMap((asked) => {
+      const drawn = task.examples(opts.seed, opts.n, { shots: asked });
+      const fitted = drawn.flatMap((e, index) => {
+        const f = fitExample(e, (length) => task.examples(opts.seed, opts.n, { shots: asked, length })[index]!, tokenizer, model.config.maxSeqLen);
+        const note = 'skipped' in f ? f.skipped : f.fit;
+        if (note) {
+          const k = JSON.stringify([task.name, asked, note]);
+          const n = fitNotes.get(k) ?? { task: task.name, shots: asked, note, skipped: 'skipped' in f, examples: 0 };
+          fitNotes.set(k, { ...n, examples: n.examples + 1 });
+        }
+        return 'skipped' in f ? [] : [{ ...f, index }];
+      });
       // the question-agnostic setting needs a context before the question
       return opts.settings.flatMap((setting) =>
-        examples.flatMap((example, index) => (setting === 'question-agnostic' && example.segments.length < 2 ? [] : [{ task, shots, example, index, setting }])),
+        fitted.flatMap((f) => (setting === 'question-agnostic' && f.example.segments.length < 2 ? [] : [{ task, ...f, setting }])),
       );
     }),
   );
-  const totals: StudyTotals = { records: 0, skipped: 0, prefillMs: 0, reprefillMs: 0, pressMs: 0, decodeMs: 0, stopped: false };
-  const total = units.length * combos.length;
+  const mine = opts.shard ? units.filter((_, i) => i % opts.shard!.count === opts.shard!.index) : units;
+  const totals: StudyTotals = { records: 0, skipped: 0, prefillMs: 0, reprefillMs: 0, pressMs: 0, decodeMs: 0, units: mine.length, fitNotes: [...fitNotes.values()], stopped: false };
+  const total = mine.length * combos.length;
   let progressed = 0;
-  for (const u of units) {
-    const base = { model: opts.modelName, task: u.task.name, setting: u.setting, shots: u.shots, example: u.index };
-    const todo = combos.filter((c) => !done.has(recordKey({ ...base, ...c })));
+  for (const u of mine) {
+    const base = { model: opts.modelName, task: u.task.name, setting: u.setting, decode_ratio: opts.decodeRatio, shots: u.shots, example: u.index };
+    const todo = combos.filter((c) => !done.has(recordKey({ ...base, press: c.press, press_params: c.params, ratio: c.ratio })));
     totals.skipped += combos.length - todo.length;
     progressed += combos.length - todo.length;
     if (!todo.length) continue;
@@ -67,6 +112,7 @@ export async function runStudy(
     const question = u.setting === 'question-aware' ? undefined : u.example.segments.at(-1)!;
     const recorder = new Session(model, tokenizer);
     const rec = recorder.record(promptOf({ segments: context }), context);
+    const ranges = [...recorder.segments];
     recorder.free();
     totals.prefillMs += rec.prefillMs;
     totals.reprefillMs += rec.prefillMs * todo.length;
@@ -77,19 +123,27 @@ export async function runStudy(
           totals.stopped = true;
           return totals;
         }
-        hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} ${c.press}@${c.ratio} shots=${u.shots} #${u.index}` });
-        const run = c.ratio === 0 ? full : await runCombo(model, tokenizer, rec, context, question, u.example, c, opts.decodeRatio);
-        const fid = c.ratio === 0 ? { kl: 0, top1: 1 } : fidelity(model, tokenizer, rec, context, question, c, opts.decodeRatio, full);
+        hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} ${c.press}${paramsLabel(c.params)}@${c.ratio ?? '·'} shots=${u.shots} #${u.index}` });
+        const isFull = c === baseline;
+        const run = isFull ? full : await runCombo(model, tokenizer, rec, context, question, u.example, c, opts.decodeRatio);
+        const fid = isFull ? { kl: 0, top1: 1 } : fidelity(model, tokenizer, rec, context, question, c, opts.decodeRatio, full);
         const r: ResultRecord = {
           ...base,
-          ...c,
+          press: c.press,
+          press_params: c.params,
+          ratio: c.ratio,
+          ...(u.fit ? { fit: u.fit } : {}),
           ability: u.task.ability,
           output: run.text,
           score: u.task.score(u.example, run.text),
+          ...(u.task.expectsRefusal ? { refusal_expected: u.task.expectsRefusal(u.example) } : {}),
+          ...(isFull && !question ? { attention: promptAttention(model, rec, ranges) } : {}),
+          prefill_kept: run.prefillKept,
+          final_kept: run.finalKept,
           kv_bytes: run.kvBytes,
           kv_bytes_full: run.kvBytesFull,
           ...fid,
-          prompt_tokens: rec.ids.length,
+          prompt_tokens: run.promptTokens,
           prefill_ms: rec.prefillMs,
           press_ms: run.pressMs,
           decode_ms: run.decodeMs,
@@ -108,6 +162,8 @@ export async function runStudy(
   return totals;
 }
 
+const paramsLabel = (p: Record<string, ParamValue>) => (Object.keys(p).length ? `(${paramsKey(p)})` : '');
+
 /** Reads earlier results, first cutting a line a killed run left half-written. */
 function loadForResume(file: string): ResultRecord[] {
   const records = readResults(file);
@@ -123,6 +179,10 @@ type Question = Segments[number] | undefined;
 interface ComboRun {
   text: string;
   ids: number[];
+  /** Context and question: the tokens in the cache before the first generated one. */
+  promptTokens: number;
+  prefillKept: number;
+  finalKept: number;
   kvBytes: number;
   kvBytesFull: number;
   pressMs: number;
@@ -131,23 +191,38 @@ interface ComboRun {
   logits?: Float32Array[];
 }
 
+/** Share of the entries the full cache would hold that `cache` holds now. */
+function keptShare(model: Model, cache: Session['cache']): number {
+  const { nLayers, nKvHeads } = model.config;
+  return cache.entries() / (nLayers * nKvHeads * cache.seen);
+}
+
 /**
  * A session holding the recorded context, compressed by `combo` (none: the full cache), with the
- * question prefilled on top in the question-agnostic setting. Returns the logits of the first answer token.
+ * question prefilled on top in the question-agnostic setting. Returns the logits of the first answer
+ * token and the share of the compressed prefill's entries kept, measured right after it.
  */
 function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo | undefined, decodeRatio: number) {
-  const compression = combo && { press: combo.press, ratio: combo.ratio, ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}) };
+  const compression = combo && {
+    press: createPress(combo.press, combo.params),
+    ratio: combo.ratio ?? SWITCH_ON_RATIO,
+    ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}),
+  };
   const session = new Session(model, tokenizer, { compression });
   const t0 = performance.now();
   let logits = session.prefill(promptOf({ segments: context }), { segments: context, from: rec });
   const pressMs = performance.now() - t0;
+  const prefillKept = keptShare(model, session.cache);
   if (question) logits = session.prefill(question.text, { segments: [question], compress: false });
-  return { session, logits, pressMs };
+  return { session, logits, pressMs, prefillKept };
 }
 
-/** Greedy answer of one (press, ratio) — or of the full cache, whose teacher-forced logits are kept for fidelity. */
+/** Greedy answer of one combo — or of the full cache, whose teacher-forced logits are kept for fidelity. */
 async function runCombo(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, example: Example, combo: Combo | undefined, decodeRatio: number): Promise<ComboRun> {
-  const { session, pressMs } = openSession(model, tokenizer, rec, context, question, combo, decodeRatio);
+  const { session, pressMs, prefillKept } = openSession(model, tokenizer, rec, context, question, combo, decodeRatio);
+  const promptTokens = session.cache.seen;
+  const kvBytes = session.cache.bytes();
+  const kvBytesFull = session.cache.fullBytes();
   const ids: number[] = [];
   let text = '';
   const t0 = performance.now();
@@ -155,7 +230,7 @@ async function runCombo(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, 
     if (t.id >= 0) ids.push(t.id);
     text += t.text;
   }
-  const run: ComboRun = { text, ids, kvBytes: session.cache.bytes(), kvBytesFull: session.cache.fullBytes(), pressMs, decodeMs: performance.now() - t0 };
+  const run: ComboRun = { text, ids, promptTokens, prefillKept, finalKept: keptShare(model, session.cache), kvBytes, kvBytesFull, pressMs, decodeMs: performance.now() - t0 };
   session.free();
   if (!combo) run.logits = teacherForced(model, tokenizer, rec, context, question, undefined, decodeRatio, ids);
   return run;

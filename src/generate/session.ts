@@ -4,7 +4,7 @@ import type { ForwardHooks } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { Segment } from '../press/segment.js';
 import { Compression, type CompressionOptions, type Decoding } from '../press/compression.js';
-import { combineHooks, type PressContext } from '../press/press-hooks.js';
+import { combineHooks, type SequenceContext } from '../press/press-hooks.js';
 import type { SegmentRange } from '../press/segment-range.js';
 import { TextStreamer } from '../tokenizer/text-streamer.js';
 import { recordQueries, type PrefillRecord } from './prefill-record.js';
@@ -77,7 +77,7 @@ export class Session {
     readonly tokenizer: Tokenizer,
     opts: SessionOptions = {},
   ) {
-    this.compression = opts.compression instanceof Compression ? opts.compression : new Compression(opts.compression);
+    this.compression = opts.compression instanceof Compression ? opts.compression : new Compression(opts.compression, { model, tokenizer });
     const trackAttentionSums = opts.trackAttentionSums || this.compression.needsAttentionSums;
     const { nLayers, nKvHeads, headDim } = model.config;
     this.cache =
@@ -100,7 +100,7 @@ export class Session {
       throw new RangeError(`prompt of ${ids.length} tokens does not fit: ${room} of the model's ${this.model.config.maxSeqLen} context positions are left`);
     this.cache.tokens.push(...ids);
     this.segments.push(...ranges);
-    const press = opts.compress === false ? undefined : this.compression.prefillHooks(this.pressContext());
+    const press = opts.compress === false ? undefined : this.compression.prefillHooks(this.sequenceContext());
     const hooks = combineHooks(opts.hooks, press);
     const t0 = performance.now();
     if (opts.from) this.lastLogits = this.replay(opts.from, ids, hooks);
@@ -142,7 +142,7 @@ export class Session {
       this.decodingStarted = true;
     }
     this.cache.tokens.push(token);
-    hooks = combineHooks(hooks, this.decoding?.stepHooks(this.pressContext()));
+    hooks = combineHooks(hooks, this.decoding?.stepHooks(this.sequenceContext()));
     this.lastLogits = this.model.forward([token], this.cache, { hooks });
     this.stats.decodeMs += performance.now() - t0;
     return this.lastLogits;
@@ -195,7 +195,7 @@ export class Session {
     return { ids, ranges };
   }
 
-  private pressContext(): PressContext {
+  private sequenceContext(): SequenceContext {
     return { config: this.model.config, tokens: this.cache.tokens, segments: this.segments, tokenizer: this.tokenizer };
   }
 

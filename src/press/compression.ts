@@ -1,7 +1,8 @@
 import type { ForwardHooks } from '../model/hooks.js';
 import { checkBudget } from './budget.js';
 import type { Budget, Press } from './press.js';
-import { pressHooks, type PressContext } from './press-hooks.js';
+import type { PressContext } from './press-context.js';
+import { pressHooks, type SequenceContext } from './press-hooks.js';
 import { createPress } from './registry.js';
 
 export interface CompressionOptions {
@@ -32,23 +33,24 @@ export class Compression {
   private readonly decodeSource: Press | undefined;
   readonly needsAttentionSums: boolean;
 
-  constructor(opts: CompressionOptions = {}) {
+  /** `presses`: what presses named here may need to run the model (KVzip, DuoAttention). */
+  constructor(opts: CompressionOptions = {}, presses: PressContext = {}) {
     this.ratio = checkedRatio(opts.ratio);
     if (this.ratio !== 0 && !opts.press) throw new RangeError('a compression ratio needs a press');
-    const named = opts.press === undefined ? undefined : resolvePress(opts.press);
+    const named = opts.press === undefined ? undefined : resolvePress(opts.press, presses);
     this.press = this.ratio > 0 ? named : undefined;
     this.decodeRatio = checkedRatio(opts.decodeRatio);
     this.decodeInterval = opts.decodeInterval ?? 1;
     if (!(Number.isSafeInteger(this.decodeInterval) && this.decodeInterval >= 1))
       throw new RangeError(`decodeInterval ${this.decodeInterval} must be a positive integer`);
-    this.decodeSource = opts.decodePress === undefined || opts.decodePress === named?.name ? named : resolvePress(opts.decodePress);
+    this.decodeSource = opts.decodePress === undefined || opts.decodePress === named?.name ? named : resolvePress(opts.decodePress, presses);
     const phase = this.decodeSource?.decoding;
     const decodePress = !phase && this.decodeRatio > 0 ? this.decodeSource : undefined;
     this.needsAttentionSums = Boolean(this.press?.needsAttentionSums || phase?.needsAttentionSums || decodePress?.needsAttentionSums);
   }
 
   /** Hooks compressing one prefill (undefined: a plain forward); the press's per-prompt state starts here. */
-  prefillHooks(ctx: PressContext): ForwardHooks | undefined {
+  prefillHooks(ctx: SequenceContext): ForwardHooks | undefined {
     if (!this.press) return undefined;
     this.press.beginPrefill?.();
     return pressHooks(this.press, { ratio: this.ratio }, ctx);
@@ -78,13 +80,13 @@ export class Decoding {
   ) {}
 
   /** Hooks for the next generated token (undefined on the steps the interval skips). */
-  stepHooks(ctx: PressContext): ForwardHooks | undefined {
+  stepHooks(ctx: SequenceContext): ForwardHooks | undefined {
     return ++this.steps % this.interval === 0 ? pressHooks(this.press, this.budget, ctx) : undefined;
   }
 }
 
-function resolvePress(p: Press | string): Press {
-  return typeof p === 'string' ? createPress(p) : p;
+function resolvePress(p: Press | string, presses: PressContext): Press {
+  return typeof p === 'string' ? createPress(p, {}, presses) : p;
 }
 
 function checkedRatio(ratio = 0): number {

@@ -7,7 +7,7 @@ import type { SegmentRange } from './segment-range.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 /** What a press sees of its sequence besides the layer: the tokens so far, the prompt's structure, token classes. */
-export interface PressContext {
+export interface SequenceContext {
   config: ModelConfig;
   tokens: readonly number[];
   segments?: readonly SegmentRange[];
@@ -15,7 +15,7 @@ export interface PressContext {
 }
 
 /** Forward hooks that run `press` after each layer's attention and compact the cache to what it keeps. */
-export function pressHooks(press: Press, budget: Budget, ctx: PressContext): ForwardHooks {
+export function pressHooks(press: Press, budget: Budget, ctx: SequenceContext): ForwardHooks {
   return {
     afterAttention(actx) {
       const view = new CacheLayerView(actx, ctx.config, ctx.tokens, ctx.segments, ctx.tokenizer);

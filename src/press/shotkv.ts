@@ -3,19 +3,17 @@ import { nonNegativeInt } from './param-checks.js';
 import type { Press } from './press.js';
 import type { PressEntry } from './registry-entry.js';
 import type { SegmentRange } from './segment-range.js';
-import { ShotPress, type ShotScorer } from './shot-press.js';
+import { ShotPress, type EntryScorer, type ShotPressOptions, type ShotScorer } from './shot-press.js';
 import { shotkvDecoding } from './shotkv-decoding.js';
 
-export interface ShotKVOptions {
-  /** Skip no shot: stop at the first shot that does not fit (the paper's strict reading). */
-  stopAtFirstMiss: boolean;
+export interface ShotKVOptions extends ShotPressOptions {
   /** Decoding phase: protected most recent generated entries. */
   recent: number;
   /** Decoding phase: score generated entries by accumulated attention (H2O-like) instead of the newest query's. */
   accumulate: boolean;
 }
 
-export const shotkvDefaults: ShotKVOptions = { stopAtFirstMiss: false, recent: 8, accumulate: false };
+export const shotkvDefaults: ShotKVOptions = { stopAtFirstMiss: false, keepProtected: false, recent: 8, accumulate: false };
 
 /**
  * ShotKV's shot score (methods.md §11): attention the question's queries (all of them, through the
@@ -35,6 +33,16 @@ export const shotkvScorer: ShotScorer = (view, shots, shotOf) => {
   return shots.map((s: SegmentRange, i) => sums[i]! / (s.end - s.start - (s.start === 0 ? 1 : 0)));
 };
 
+/** An entry's score when the protected text alone exceeds the budget: the attention the question's queries give it (the shot score's α, not averaged). */
+export const shotkvEntryScorer: EntryScorer = (view, h) => {
+  const rows = queryRows(view);
+  const T = view.length(h);
+  const a = view.attention(h, { rows });
+  const out = new Float64Array(T);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < T; j++) out[j] += a[r * T + j]!;
+  return out;
+};
+
 /** Query rows from the start of the prompt's last question segment to the end of the prompt. */
 function queryRows(view: LayerView): number {
   const { startPos, n } = view.processed;
@@ -44,7 +52,7 @@ function queryRows(view: LayerView): number {
 
 /** ShotKV: the shot-level prefill press, with its decoding phase attached. */
 export function shotkvPress(opts: ShotKVOptions = shotkvDefaults): Press {
-  return new ShotPress('shotkv', shotkvScorer, opts.stopAtFirstMiss, {
+  return new ShotPress('shotkv', shotkvScorer, shotkvEntryScorer, opts, {
     needsAttentionSums: opts.accumulate,
     start: ({ promptEnd, decodeRatio }) =>
       decodeRatio > 0 ? shotkvDecoding({ promptEnd, decodeRatio, recent: opts.recent, accumulate: opts.accumulate }) : undefined,
@@ -52,7 +60,7 @@ export function shotkvPress(opts: ShotKVOptions = shotkvDefaults): Press {
 }
 
 export function shotkvOptions(p: Record<string, unknown>): ShotKVOptions {
-  return { stopAtFirstMiss: p.stopAtFirstMiss === true, recent: nonNegativeInt(p.recent, 'recent'), accumulate: p.accumulate === true };
+  return { stopAtFirstMiss: p.stopAtFirstMiss === true, keepProtected: p.keepProtected === true, recent: nonNegativeInt(p.recent, 'recent'), accumulate: p.accumulate === true };
 }
 
 export const shotkvEntry: PressEntry = {
@@ -60,6 +68,7 @@ export const shotkvEntry: PressEntry = {
   description: 'ShotKV: keeps or drops whole few-shot examples by the attention the question pays them; generated tokens compressed separately (decodeRatio)',
   params: [
     { name: 'stopAtFirstMiss', default: shotkvDefaults.stopAtFirstMiss, description: 'stop at the first shot that does not fit instead of trying smaller ones' },
+    { name: 'keepProtected', default: shotkvDefaults.keepProtected, description: "keep system prompt and question whole even beyond the budget, and zero-shot prompts untouched (the paper's reading)" },
     { name: 'recent', default: shotkvDefaults.recent, description: 'decoding: most recent generated entries always kept' },
     { name: 'accumulate', default: shotkvDefaults.accumulate, description: 'decoding: score by accumulated attention instead of the newest query' },
   ],

@@ -5,7 +5,8 @@ import { codeTask } from '../../src/eval/tasks/code.js';
 import { commonsenseTask } from '../../src/eval/tasks/commonsense.js';
 import { knowledgeTask } from '../../src/eval/tasks/knowledge.js';
 import { longGenerationTask } from '../../src/eval/tasks/long-generation.js';
-import { syntheticSuite, taskByName } from '../../src/eval/tasks/registry.js';
+import { extraTasks, syntheticSuite, taskByName } from '../../src/eval/tasks/registry.js';
+import { contextKnowledgeTask } from '../../src/eval/tasks/context-knowledge.js';
 import { retrievalTask } from '../../src/eval/tasks/retrieval.js';
 import { safetyTask } from '../../src/eval/tasks/safety.js';
 import { promptOf, type Example } from '../../src/eval/tasks/task.js';
@@ -14,7 +15,7 @@ const one = (e: Example[]): Example => e[0]!;
 
 test('the suite has one task per ability and names resolve', () => {
   assert.deepEqual(new Set(syntheticSuite.map((t) => t.ability)).size, 7);
-  for (const t of syntheticSuite) assert.equal(taskByName(t.name), t);
+  for (const t of [...syntheticSuite, ...extraTasks]) assert.equal(taskByName(t.name), t);
   assert.throws(() => taskByName('nope'), RangeError);
 });
 
@@ -133,4 +134,23 @@ test('long generation: hundreds of characters, partial credit up to the first er
   assert.equal(longGenerationTask.score(e, ' 1,2,5,4'), 0.5);
   assert.equal(longGenerationTask.score(e, ' 1,2,3,4,5,6,7,8'), 0.5, 'running on past the end costs');
   assert.equal(longGenerationTask.score(e, ' 2,3,4'), 0);
+});
+
+test('context-knowledge: the answer is stated once, in the context document, never in the shots or the question; deterministic', () => {
+  const t = contextKnowledgeTask;
+  for (const shots of t.shotCounts) {
+    const es = t.examples(5, 20, { shots });
+    assert.deepEqual(es, t.examples(5, 20, { shots }));
+    for (const e of es) {
+      const [doc, ...rest] = e.segments;
+      const capital = e.answer.trim();
+      const country = /capital of (\w+)\?/.exec(e.segments.at(-1)!.text)![1]!;
+      assert.equal(doc!.kind, 'other');
+      assert.equal(doc!.text.split(`The capital of ${country} is ${capital}.`).length, 2, `${e.id}: the fact appears once`);
+      assert.ok(rest.every((s) => !s.text.includes(` ${capital}\n`) && !s.text.includes(`${country}?\nA: `)), `${e.id}: shots ask about other countries`);
+      assert.equal(rest.filter((s) => s.kind === 'shot').length, shots);
+      assert.equal(t.score(e, e.answer), 1);
+      assert.equal(t.score(e, ''), 0);
+    }
+  }
 });

@@ -42,6 +42,17 @@ function naiveShotKV(s: Layer, segs: SegmentRange[], ratio: number, stopAtFirstM
   });
   const B = Math.max(1, Math.floor(T * (1 - ratio) + 1e-9));
   let room = B - (T - shots.reduce((a, sh) => a + sh.end - sh.start, 0));
+  if (room < 0) {
+    // The protected text alone exceeds B: no shot; BOS, then the protected entries the question attends to most.
+    const inShot = (j: number) => shots.some((sh) => j >= sh.start && j < sh.end);
+    const tokenScore = Array.from({ length: T }, (_, j) => {
+      let sum = 0;
+      for (let h = 0; h < s.config.nKvHeads; h++) for (const row of naiveWindowAttention(s, T, h, rows)) sum += row[j]!;
+      return sum;
+    });
+    const order = Array.from({ length: T }, (_, j) => j).filter((j) => j > 0 && !inShot(j)).sort((a, b) => tokenScore[b]! - tokenScore[a]! || a - b);
+    return [0, ...order.slice(0, B - 1)].sort((a, b) => a - b);
+  }
   const kept = new Set<number>();
   const order = shots.map((_, i) => i).sort((a, b) => score[b]! - score[a]! || a - b);
   for (const i of order) {
@@ -66,14 +77,14 @@ test('ShotKV keeps what the naive implementation keeps on random layers and layo
     const segs = layout(2 + Math.floor(r() * 4), shots, 3 + Math.floor(r() * 5));
     const T = segs.at(-1)!.end;
     const s = syntheticLayer({ T, seed: 40 + c, nKvHeads: c % 2 ? 4 : 2 });
-    const ratio = [0.3, 0.5, 0.7][c % 3]!;
-    const stop = c % 4 === 3;
+    const ratio = [0.3, 0.5, 0.7, 0.9][c % 4]!;
+    const stop = c % 3 === 2;
     const press = createPress('shotkv', { stopAtFirstMiss: stop });
     const keep = press.compress(viewWith(s, segs), { ratio });
     const want = naiveShotKV(s, segs, ratio, stop);
     if (want.length === T) assert.equal(keep, null);
     else for (const k of keep!) assert.deepEqual([...k], want, `case ${c}`);
-    assert.ok(want.length <= Math.max(keepCount(T, { ratio }), T - shots.reduce((a, b) => a + b, 0)), 'kept ≤ B unless the protected set alone exceeds it');
+    assert.ok(want.length <= keepCount(T, { ratio }), 'kept ≤ B');
   }
 });
 
@@ -107,7 +118,7 @@ test('ShotKV keeps the shot the question attends to whole at aggressive ratios; 
   }
 });
 
-test('Random-Shot keeps whole shots under the budget, chosen by seed; no segments is a clear error, zero-shot is untouched', () => {
+test('Random-Shot keeps whole shots under the budget, chosen by seed; no segments is a clear error, zero-shot is cut to the budget', () => {
   const segs = layout(3, [8, 8, 8, 8, 8], 6);
   const s = syntheticLayer({ T: segs.at(-1)!.end, seed: 3 });
   const picks = [0, 1, 2, 3].map((seed) => {
@@ -120,7 +131,23 @@ test('Random-Shot keeps whole shots under the budget, chosen by seed; no segment
   assert.ok(new Set(picks).size > 1, 'different seeds choose different shots');
   assert.throws(() => createPress('shotkv').compress(viewWith(s, []), { ratio: 0.5 }), /no segments/);
   const zeroShot: SegmentRange[] = [{ kind: 'system', start: 0, end: 20 }, { kind: 'question', start: 20, end: s.T }];
-  assert.equal(createPress('shotkv').compress(viewWith(s, zeroShot), { ratio: 0.5 }), null, 'zero-shot: nothing to drop');
+  assert.equal(createPress('shotkv', { keepProtected: true }).compress(viewWith(s, zeroShot), { ratio: 0.5 }), null, "zero-shot, the paper's reading: nothing to drop");
+  const cut = createPress('shotkv').compress(viewWith(s, zeroShot), { ratio: 0.5 })!;
+  assert.deepEqual([...cut[0]!], naiveShotKV(s, zeroShot, 0.5), 'zero-shot: the budget holds, cut inside the protected text by attention');
+  assert.equal(cut[0]!.length, keepCount(s.T, { ratio: 0.5 }));
+});
+
+test("ShotKV: protected text beyond the budget is cut to it, or kept whole with keepProtected (the paper's reading)", () => {
+  const segs = layout(20, [6, 6], 14);
+  const T = segs.at(-1)!.end;
+  const s = syntheticLayer({ T, seed: 11 });
+  const B = keepCount(T, { ratio: 0.7 });
+  assert.ok(34 > B, 'protected 34 entries exceed the budget');
+  const strict = createPress('shotkv', { keepProtected: true }).compress(viewWith(s, segs), { ratio: 0.7 })!;
+  for (const k of strict) assert.equal(k.length, 34, 'every protected entry, no shot');
+  const cut = createPress('shotkv').compress(viewWith(s, segs), { ratio: 0.7 })!;
+  for (const k of cut) assert.deepEqual([...k], naiveShotKV(s, segs, 0.7));
+  assert.equal(cut[0]![0], 0, 'BOS kept');
 });
 
 test('splitShots: blank-line blocks, the last is the question, texts concatenate to the prompt', () => {

@@ -1,6 +1,7 @@
 import { arithmeticTask } from './arithmetic.js';
 import { codeTask } from './code.js';
 import { commonsenseTask } from './commonsense.js';
+import { contextKnowledgeTask } from './context-knowledge.js';
 import { knowledgeTask } from './knowledge.js';
 import { longGenerationTask } from './long-generation.js';
 import { retrievalTask } from './retrieval.js';
@@ -18,8 +19,12 @@ export const syntheticSuite: readonly Task[] = [
   longGenerationTask,
 ];
 
+/** Synthetic tasks outside the default suite, run by name (--tasks). */
+export const extraTasks: readonly Task[] = [contextKnowledgeTask];
+
 export function taskByName(name: string): Task {
-  const t = syntheticSuite.find((x) => x.name === name);
-  if (!t) throw new RangeError(`unknown task "${name}" (known: ${syntheticSuite.map((x) => x.name).join(', ')})`);
+  const known = [...syntheticSuite, ...extraTasks];
+  const t = known.find((x) => x.name === name);
+  if (!t) throw new RangeError(`unknown task "${name}" (known: ${known.map((x) => x.name).join(', ')})`);
   return t;
 }

@@ -37,6 +37,8 @@ export interface Task {
   extract(output: string): string;
   /** 0..1 for a model output generated after `example`'s prompt. */
   score(example: Example, output: string): number;
+  /** Tasks that grade refusals (safety): whether `example` must be refused. */
+  expectsRefusal?(example: Example): boolean;
 }
 
 /** Text of the whole prompt. */
