@@ -95,5 +95,5 @@ test('DuoAttention: the fewest lowest-gate heads stream to fit the budget; KV by
 test('Duo gates files are checked against the model', () => {
   assert.throws(() => parseDuoGates(JSON.stringify({ method: 'kl-when-streaming', gates: [[1, 2]] }), { nLayers: 2, nKvHeads: 2 }), /gates\[2\]\[2\]/);
   const { model, tokenizer } = tinyModel();
-  assert.throws(() => new Session(model, tokenizer, { compression: { press: 'duo-attention', ratio: 0.5 } }).prefill(randomIds(30, model.config.vocabSize)), /profiles the model: create it with createPress/);
+  assert.throws(() => new Session(model, tokenizer, { compression: { press: createPress('duo-attention'), ratio: 0.5 } }).prefill(randomIds(30, model.config.vocabSize)), /profiles the model: create it with createPress/);
 });
