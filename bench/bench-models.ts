@@ -18,7 +18,7 @@ export const BENCH_SHAPES: Record<string, ModelConfig> = {
 };
 
 /** A SentencePiece-style vocabulary of n made-up pieces (control, byte and normal tokens) that llama.cpp accepts. */
-function syntheticVocab(n: number): GgufVocab {
+export function syntheticVocab(n: number): GgufVocab {
   const tokens = ['<unk>', '<s>', '</s>'];
   const tokenTypes = [2, 3, 3];
   for (let b = 0; b < 256; b++) {
