@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .action(() => {
       for (const e of pressRegistry) {
         console.log(`${e.name.padEnd(20)} ${e.description}`);
-        for (const p of e.params) console.log(`  ${`${p.name}=${String(p.default)}`.padEnd(22)} ${p.description}`);
+        for (const p of e.params) console.log(`  ${`${p.name}=${typeof p.default === 'string' ? JSON.stringify(p.default) : String(p.default)}`.padEnd(22)} ${p.description}`);
         for (const n of pressNotes(createPress(e.name), e.memoryParam)) console.log(`  note: ${n}`);
       }
     });

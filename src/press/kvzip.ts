@@ -88,16 +88,18 @@ export class KVzipPress implements Press {
     let first = 0;
     while (first < end - 1 && tokenizer.isSpecial(tokens[first]!)) first++;
     const newline = tokenizer.encode('\n', { addBos: false });
+    const asks = [tokenizer.encode(o.prompt, { addBos: false }).length, tokenizer.encode(o.continuePrompt, { addBos: false }).length + o.overlap];
+    // Every chunk is placed right after the context: chunks shrink to fit the model's context (kvtrim choice).
+    const chunk = Math.min(o.chunk, model.config.maxSeqLen - end - Math.max(...asks) - newline.length);
+    if (chunk < 1) throw new RangeError(`kvzip: a ${end}-position context leaves no room for its reconstruction in the model's context of ${model.config.maxSeqLen}`);
     const chunks: Chunk[] = [];
-    for (let start = first; start < end; start += o.chunk) {
-      const stop = Math.min(end, start + o.chunk);
+    for (let start = first; start < end; start += chunk) {
+      const stop = Math.min(end, start + chunk);
       const ask =
         start === first
           ? tokenizer.encode(o.prompt, { addBos: false })
           : [...tokenizer.encode(o.continuePrompt, { addBos: false }), ...tokens.subarray(Math.max(first, start - o.overlap), start)];
       const ids = [...ask, ...newline, ...tokens.subarray(start, stop)];
-      if (end + ids.length > model.config.maxSeqLen)
-        throw new RangeError(`kvzip: reconstructing ${end} positions needs ${end + ids.length}, past the model's context of ${model.config.maxSeqLen} (use a smaller chunk)`);
       chunks.push({ start, end: stop, ids, hidden: model.embed(ids) });
     }
     return new Reconstruction(model, chunks, end, o.nSink);

@@ -146,9 +146,15 @@ test('KVzip: the entry the reconstruction queries attend to survives 80 % compre
   }
 });
 
-test('KVzip without a model says how to give it one; a context too long to reconstruct fails clearly', () => {
+test('KVzip without a model says how to give it one; chunks shrink to fit the model context, and a context with no room left fails clearly', () => {
   const s = syntheticLayer({ T: 20 });
   assert.throws(() => createPress('kvzip').compress(s.view, { ratio: 0.5 }), /createPress\('kvzip', params, \{ model, tokenizer \}\)/);
-  const ids = [1, ...randomIds(120, config.vocabSize, 4)];
-  assert.throws(() => new Session(model, tokenizer, { compression: { press: createPress('kvzip', short, { model, tokenizer }), ratio: 0.5 } }).prefill(ids), /past the model's context of 160 \(use a smaller chunk\)/);
+  const kz = () => createPress('kvzip', short, { model, tokenizer });
+  const s100 = new Session(model, tokenizer, { compression: { press: kz(), ratio: 0.5 } });
+  s100.prefill([1, ...randomIds(99, config.vocabSize, 4)]);
+  for (const hs of s100.cache.heads) assert.equal(hs.reduce((a, h) => a + h.length, 0), config.nKvHeads * keepCount(100, { ratio: 0.5 }));
+  assert.throws(
+    () => new Session(model, tokenizer, { compression: { press: kz(), ratio: 0.5 } }).prefill([1, ...randomIds(150, config.vocabSize, 4)]),
+    /leaves no room for its reconstruction in the model's context of 160/,
+  );
 });
