@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Session } from '../generate/session.js';
 import { splitShots } from '../press/split-shots.js';
@@ -35,7 +36,7 @@ export function register(program: Command): void {
       const { model, tokenizer } = await openModel(flags);
       if (flags.chatTemplate !== undefined && !flags.chat) throw new Error('--chat-template needs --chat');
       const prompt = flags.chat ? chatPrompt(tokenizer, flags.prompt, flags.chatTemplate) : flags.prompt;
-      const compression = pressOptions(flags);
+      const compression = pressOptions(flags, { model, tokenizer, readText: (path) => readFileSync(path, 'utf8') });
       const kvQuant = kvQuantOption(flags);
       const session = new Session(model, tokenizer, { kvQuant, compression });
       const sep = flags.shotSeparator ?? (compression.press?.usesShots ? '\n\n' : undefined);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { checkKvQuant, kvQuantDefaults, type KvQuantOptions } from '../cache/quantized-head-cache.js';
 import type { CompressionOptions } from '../press/compression.js';
 import type { Press } from '../press/press.js';
+import type { PressContext } from '../press/press-context.js';
 import { createPress } from '../press/registry.js';
 import { numberFlag } from './model-options.js';
 
@@ -38,10 +39,13 @@ export function kvQuantOption(flags: PressFlags): KvQuantOptions | undefined {
   return checkKvQuant({ bits: flags.kvQuant === 'int8' ? 8 : 4, group: flags.kvGroup, residual: flags.kvResidual });
 }
 
-/** The compression the flags ask for (press parameters apply to --press). */
-export function pressOptions(flags: PressFlags): CompressionOptions & { press?: Press } {
+/**
+ * The compression the flags ask for (press parameters apply to --press); `presses` gives the presses
+ * that run the model (KVzip, DuoAttention) their model and lets them read the files their parameters name.
+ */
+export function pressOptions(flags: PressFlags, presses: PressContext): CompressionOptions & { press?: Press } {
   if (flags.ratio !== undefined && !flags.press) throw new Error('--ratio needs --press');
-  const press: Press | undefined = flags.press ? createPress(flags.press, parseParams(flags.pressParam ?? [])) : undefined;
+  const press: Press | undefined = flags.press ? createPress(flags.press, parseParams(flags.pressParam ?? []), presses) : undefined;
   if (flags.decodeRatio !== undefined && !flags.decodePress && !press?.decoding)
     throw new Error('--decode-ratio needs --decode-press (or a --press with its own decoding phase, e.g. shotkv)');
   return {

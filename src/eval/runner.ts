@@ -204,7 +204,7 @@ function keptShare(model: Model, cache: Session['cache']): number {
  */
 function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo | undefined, decodeRatio: number) {
   const compression = combo && {
-    press: createPress(combo.press, combo.params),
+    press: createPress(combo.press, combo.params, { model, tokenizer, readText: (path) => readFileSync(path, 'utf8') }),
     ratio: combo.ratio ?? SWITCH_ON_RATIO,
     ...(decodeRatio > 0 ? { decodePress: combo.press, decodeRatio } : {}),
   };
