@@ -24,7 +24,7 @@ export function rowBytes(dtype: i32, cols: i32): usize {
   return bf16 ? bf16x4ToF32x4(h) : f16x4ToF32x4(h);
 }
 
-@inline function halfScalar(bf16: bool, h: u32): f32 {
+@inline export function halfScalar(bf16: bool, h: u32): f32 {
   return bf16 ? reinterpret<f32>(h << 16) : f16ToF32(h);
 }
 
@@ -70,7 +70,7 @@ export function decodeRowRange(dtype: i32, src: usize, rows: i32, cols: i32, dst
 }
 
 /** 16 int8 lanes × d → 16 f32 at o. */
-@inline function store8(o: usize, q: v128, d: v128): void {
+@inline export function store8(o: usize, q: v128, d: v128): void {
   const lo = i16x8.extend_low_i8x16_s(q);
   const hi = i16x8.extend_high_i8x16_s(q);
   v128.store(o, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));

@@ -5,7 +5,7 @@ import { f16ToF32 } from './f16';
 // i32x4.dot_i16x8_s does 8 int8×int8 products per instruction; each block's integer sum is
 // scaled by d_w·d_x into a float accumulator.
 
-@inline function dotBlock(w: v128, xq: usize): v128 {
+@inline export function dotBlock(w: v128, xq: usize): v128 {
   return i32x4.add(
     i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(w), v128.load(xq)),
     i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(w), v128.load(xq, 16)),

@@ -1,4 +1,4 @@
-import { eachModelTensor, type Checkpoint } from './checkpoint.js';
+import { eachModelTensor, TENSOR_NAMES, type Checkpoint } from './checkpoint.js';
 import { FormatError } from './format-error.js';
 
 /**
@@ -14,6 +14,8 @@ export function checkTensors(ckpt: Checkpoint): Checkpoint {
     if (!t) throw new FormatError(ckpt.source, `missing tensor ${name} (the config asks for ${ckpt.config.nLayers} layers; the file holds ${ckpt.tensors.size} tensors)`);
     if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i]))
       throw new FormatError(ckpt.source, `tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    // The embedding is read row by row at every token; only matrices the kernels multiply by may be sparse.
+    if (t.sparse && name === TENSOR_NAMES.embed) throw new FormatError(ckpt.source, `tensor ${name} is stored sparse: the embedding table must be dense`);
     needed.add(name);
   }
   for (const name of ckpt.tensors.keys())

@@ -1,4 +1,5 @@
 import { ByteReader } from './byte-reader.js';
+import type { ByteTensor } from './sparse-tensors.js';
 import { DTYPE_LAYOUT, tensorBytes, type DType, type RawTensor } from './tensor.js';
 
 /** A parsed GGUF file: metadata as plain JS values, tensors as views into `bytes` under their GGUF names. */
@@ -6,6 +7,8 @@ export interface GgufFile {
   version: number;
   metadata: Record<string, unknown>;
   tensors: RawTensor[];
+  /** I8 tensors of one dimension: kvtrim's sparse matrices, which `sparseTensors` decodes with the metadata. */
+  bytes: ByteTensor[];
 }
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
@@ -20,6 +23,8 @@ export const GgufValueType = {
 export const GGML_TYPE_ID: Record<DType, number> = {
   f32: 0, f16: 1, q4_0: 2, q4_1: 3, q5_0: 6, q5_1: 7, q8_0: 8, q2_k: 10, q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, bf16: 30,
 };
+/** ggml's I8: the type kvtrim stores its sparse blobs as (llama.cpp refuses a weight of that type and shape rather than misread it). */
+export const GGML_TYPE_I8 = 24;
 export const GGML_TYPES: Record<number, DType> = Object.fromEntries(Object.entries(GGML_TYPE_ID).map(([d, id]) => [id, d as DType]));
 
 /** Smallest encoded size of one value of each type: bounds an array count before looping over it. */
@@ -48,7 +53,7 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
   }
 
   r.need(tensorCount * 24, `${tensorCount} tensor infos`);
-  interface Info { name: string; shape: number[]; dtype: DType; offset: number; bytes: number }
+  interface Info { name: string; shape: number[]; dtype: DType | 'i8'; offset: number; bytes: number }
   const infos: Info[] = [];
   const names = new Set<string>();
   for (let i = 0; i < tensorCount; i++) {
@@ -66,6 +71,11 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
       ne.push(n);
     }
     const typeId = r.u32(`type of '${name}'`);
+    if (typeId === GGML_TYPE_I8) {
+      if (nDims !== 1) r.fail(`I8 tensor '${name}' has ${nDims} dimensions: only kvtrim's one-dimensional sparse blobs are I8`);
+      infos.push({ name, shape: ne, dtype: 'i8', offset: r.u64(`offset of '${name}'`), bytes: elems });
+      continue;
+    }
     const dtype = GGML_TYPES[typeId];
     if (!dtype) r.fail(`unsupported tensor type ${typeId} for '${name}' (supported: ${Object.keys(GGML_TYPE_ID).join(', ')})`);
     if (ne[0]! % DTYPE_LAYOUT[dtype].blockElems !== 0) r.fail(`tensor '${name}' row length ${ne[0]} is not a whole number of ${dtype} blocks`);
@@ -79,15 +89,19 @@ export function parseGguf(bytes: Uint8Array, file: string): GgufFile {
   if (typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment <= 0 || alignment > 1 << 20 || (alignment & (alignment - 1)) !== 0)
     r.fail(`general.alignment ${String(alignment)} is not a power of two`);
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
-  const tensors: RawTensor[] = infos.map((t) => {
+  const tensors: RawTensor[] = [];
+  const byteTensors: ByteTensor[] = [];
+  for (const t of infos) {
     if (t.offset % alignment !== 0) r.fail(`tensor '${t.name}' offset ${t.offset} is not aligned to ${alignment}`);
     const start = dataStart + t.offset;
     if (start + t.bytes > bytes.byteLength)
       r.fail(`tensor '${t.name}' data [${start}, ${start + t.bytes}) lies past the end of the file (${bytes.byteLength} bytes)`);
-    return { name: t.name, dtype: t.dtype, shape: t.shape, data: bytes.subarray(start, start + t.bytes) };
-  });
+    const data = bytes.subarray(start, start + t.bytes);
+    if (t.dtype === 'i8') byteTensors.push({ name: t.name, data });
+    else tensors.push({ name: t.name, dtype: t.dtype, shape: t.shape, data });
+  }
   checkDataLayout(infos, dataStart, alignment, r);
-  return { version, metadata, tensors };
+  return { version, metadata, tensors, bytes: byteTensors };
 }
 
 /**

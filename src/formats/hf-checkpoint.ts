@@ -7,6 +7,7 @@ import { FormatError } from './format-error.js';
 import { modelConfigFromHf } from './hf-config.js';
 import { readFileBytes, type ByteAlloc } from './read-file.js';
 import { parseSafetensors } from './safetensors.js';
+import { SPARSE_METADATA_KEY, sparseTensors } from './sparse-tensors.js';
 import type { RawTensor } from './tensor.js';
 
 export const HF_INDEX_FILE = 'model.safetensors.index.json';
@@ -22,7 +23,7 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
   if (existsSync(indexPath)) {
     for (const [shard, names] of shardsOf(readJson(indexPath), indexPath)) {
       const path = join(dir, shard);
-      const inShard = new Map(parseSafetensors(readFileBytes(path, alloc), path).tensors.map((t) => [t.name, t]));
+      const inShard = new Map(safetensorsTensors(readFileBytes(path, alloc), path).map((t) => [t.name, t]));
       for (const name of names) {
         const t = inShard.get(name);
         if (!t) throw new FormatError(path, `tensor ${name} listed in ${HF_INDEX_FILE} is not in this shard`);
@@ -35,7 +36,7 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
   } else {
     const path = join(dir, HF_SINGLE_FILE);
     if (!existsSync(path)) throw new FormatError(dir, `no ${HF_SINGLE_FILE} or ${HF_INDEX_FILE} in this directory`);
-    for (const t of parseSafetensors(readFileBytes(path, alloc), path).tensors) tensors.set(t.name, t);
+    for (const t of safetensorsTensors(readFileBytes(path, alloc), path)) tensors.set(t.name, t);
   }
   // Old transformers versions saved RoPE's inverse frequencies as a buffer; they follow from the config.
   for (const name of tensors.keys()) if (ROTARY_BUFFER.test(name)) tensors.delete(name);
@@ -45,6 +46,12 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
   const config = modelConfigFromHf(configJson, configPath, { hasLmHead: lmHead !== undefined });
   if (config.tiedEmbeddings) tensors.delete(TENSOR_NAMES.lmHead);
   return checkTensors({ source: dir, format: 'safetensors', config, tensors, metadata: configJson as Record<string, unknown> });
+}
+
+/** A safetensors file's tensors, its sparse matrices (kvtrim's U8 blobs) among them. */
+function safetensorsTensors(bytes: Uint8Array, path: string): RawTensor[] {
+  const file = parseSafetensors(bytes, path);
+  return [...file.tensors, ...sparseTensors(path, file.bytes, file.metadata[SPARSE_METADATA_KEY])];
 }
 
 function readJson(path: string): unknown {

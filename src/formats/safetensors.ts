@@ -1,10 +1,13 @@
 import { ByteReader } from './byte-reader.js';
 import { describeValue } from './describe-value.js';
+import type { ByteTensor } from './sparse-tensors.js';
 import { tensorBytes, type DType, type RawTensor } from './tensor.js';
 
 /** A parsed .safetensors file: tensors as views into the bytes, and the free-form `__metadata__`. */
 export interface SafetensorsFile {
   tensors: RawTensor[];
+  /** U8 tensors of one dimension: kvtrim's sparse matrices, which `sparseTensors` decodes with the metadata. */
+  bytes: ByteTensor[];
   metadata: Record<string, string>;
 }
 
@@ -37,6 +40,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
   if (typeof header !== 'object' || header === null || Array.isArray(header)) r.fail('header is not a JSON object');
 
   const tensors: RawTensor[] = [];
+  const byteTensors: ByteTensor[] = [];
   const ranges: { name: string; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -48,6 +52,14 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     }
     if (typeof entry !== 'object' || entry === null) r.fail(`tensor '${name}': entry is not an object`);
     const { dtype: dtypeName, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    if (dtypeName === 'U8') {
+      const [begin, end] = Array.isArray(offsets) ? offsets : [];
+      if (!Array.isArray(shape) || shape.length !== 1 || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || begin > end || end > dataLen || end - begin !== shape[0])
+        r.fail(`tensor '${name}': a U8 tensor needs shape [bytes] and data_offsets spanning them inside the data section, got shape ${describeValue(shape)}, data_offsets ${describeValue(offsets)}`);
+      ranges.push({ name, begin, end });
+      byteTensors.push({ name, data: bytes.subarray(dataStart + begin, dataStart + end) });
+      continue;
+    }
     // hasOwn: a dtype named "constructor" or "__proto__" must not find Object.prototype's members.
     const dtype = typeof dtypeName === 'string' && Object.hasOwn(SAFETENSORS_DTYPES, dtypeName) ? SAFETENSORS_DTYPES[dtypeName]! : undefined;
     if (!dtype) r.fail(`tensor '${name}': unsupported dtype ${describeValue(dtypeName)} (supported: F32, F16, BF16)`);
@@ -68,7 +80,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     tensors.push({ name, dtype, shape: shape as number[], data: bytes.subarray(dataStart + begin, dataStart + end) });
   }
   checkTiling(ranges, dataLen, r);
-  return { tensors, metadata };
+  return { tensors, bytes: byteTensors, metadata };
 }
 
 /** The ranges, in file order, must cover [0, dataLen) once each. */

@@ -1,3 +1,5 @@
+import type { SparseLayout } from './sparse-matrix.js';
+
 /**
  * Storage types a checkpoint tensor may have. Quantized types are block formats in GGML's layout:
  * 32-element blocks (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl) and 256-element K-quant super-blocks.
@@ -10,7 +12,10 @@ export interface RawTensor {
   dtype: DType;
   /** Row-major shape, outermost first (a matrix is [rows = out, cols = in]). */
   shape: number[];
+  /** The stored bytes; for a sparse matrix, its blob (formats/sparse-matrix.ts) holding values of `dtype`. */
   data: Uint8Array;
+  /** Set when the matrix is stored sparse. */
+  sparse?: SparseLayout;
 }
 
 /** Elements per block and bytes per block of each storage type. */

@@ -4,11 +4,13 @@ import { attendLayer } from './attention.js';
 import type { Backend } from './backend.js';
 import { swiglu } from './swiglu.js';
 import { dequantize } from '../formats/dequant.js';
+import { sparseRowToFloat32 } from '../formats/sparse-matrix.js';
 
 /** Portable plain-TypeScript backend: the oracle every faster backend is tested against. */
 export class TsBackend implements Backend {
   readonly name = 'ts';
   private row = new Float32Array(0);
+  private rowBytes = new Uint8Array(0);
 
   prepare(m: Matrix): Matrix {
     return m;
@@ -16,10 +18,15 @@ export class TsBackend implements Backend {
 
   matmul(out: Float32Array, x: Float32Array, n: number, w: Matrix): void {
     const { rows, cols } = w;
-    if (this.row.length < cols) this.row = new Float32Array(cols);
+    if (this.row.length < cols) {
+      this.row = new Float32Array(cols);
+      this.rowBytes = new Uint8Array(4 * cols);
+    }
     const row = this.row;
     for (let r = 0; r < rows; r++) {
-      dequantize(w.dtype, w.data, r * cols, cols, row);
+      // A sparse row decodes to the dense-with-zeros row, so both sum the same products in the same order.
+      if (w.sparse) sparseRowToFloat32(w.dtype, w.data, rows, cols, r, this.rowBytes, row);
+      else dequantize(w.dtype, w.data, r * cols, cols, row);
       for (let t = 0; t < n; t++) {
         const xo = t * cols;
         let s = 0;

@@ -5,7 +5,7 @@ import { DTYPE_LAYOUT, tensorBytes, type DType } from '../formats/tensor.js';
 import { encodeTensor } from '../formats/writers/encode-tensor.js';
 import type { Matrix } from './matrix.js';
 import { attendLayer } from './attention.js';
-import { toFloat32 } from '../formats/dequant.js';
+import { encodeSparse, matrixToFloat32, sparseFits, sparseSections, sparseSlots } from '../formats/sparse-matrix.js';
 import type { Backend } from './backend.js';
 import { kernelsModule } from './load-kernels.js';
 import { loadNativeGemm, type NativeGemm } from './native-gemm.js';
@@ -23,6 +23,8 @@ const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
 const OP_DECODE = 4;
 const OP_READ_PROBE = 5;
+const OP_SPARSE_MATMUL = 20;
+const OP_SPARSE_DECODE = 21;
 /** Products one matmul job can hold: its arguments are 9 words plus 3 per matrix, within the control block. */
 const MAX_SHARED = 6;
 /** Products of at least this many rows go to the native GEMM: below it, copying the weight costs more than the faster GEMM saves. */
@@ -37,6 +39,7 @@ interface KernelExports {
   quantizeQ8(x: number, cols: number, q: number): void;
   quantizeQ8Sums(q: number, cols: number): void;
   packX(x: number, n: number, cols: number, dst: number): void;
+  initSparseTables(): void;
 }
 
 export interface WasmBackendOptions {
@@ -49,6 +52,12 @@ export interface WasmBackendOptions {
 }
 
 function checkMatrix(m: Matrix): void {
+  if (m.sparse) {
+    // The loader validated the blob (checkSparse); its size is what the kernels' reads rely on.
+    const bytes = sparseSections(m.dtype, m.rows, m.cols, sparseSlots(m.data, m.rows)).bytes;
+    if (!sparseFits(m.dtype, m.cols, m.sparse) || m.data.byteLength !== bytes) throw new RangeError(`a sparse ${m.rows}×${m.cols} ${m.dtype} matrix needs a ${bytes}-byte blob, got ${m.data.byteLength}`);
+    return;
+  }
   const bytes = tensorBytes(m.dtype, m.rows * m.cols);
   if (bytes === undefined || m.cols % DTYPE_LAYOUT[m.dtype].blockElems !== 0)
     throw new RangeError(`a ${m.rows}×${m.cols} ${m.dtype} matrix must have whole blocks in every row`);
@@ -65,6 +74,8 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const arena = new WasmArena(memory, kernels.heapBase());
   const ctrl = arena.alloc(CONTROL_INTS * 4);
   const pool = await WorkerPool.start(module, memory, kernels.runJob, ctrl, threads);
+  // After the workers have instantiated the module, so nothing rewrites the tables once they are filled.
+  kernels.initSparseTables();
   const native = opts.nativeGemm === false ? undefined : await loadNativeGemm(threads);
   return new WasmBackend(arena, kernels, pool, opts.dtype, native);
 }
@@ -135,7 +146,10 @@ export class WasmBackend implements Backend {
     const to = this.convertTo;
     // Conversion applies to matrices whose rows hold whole blocks of the target dtype.
     if (to && to !== m.dtype && m.cols % DTYPE_LAYOUT[to].blockElems === 0) {
-      const converted = { rows: m.rows, cols: m.cols, dtype: to, data: encodeTensor(to, toFloat32(m.dtype, m.data, m.rows * m.cols)) };
+      const dense = encodeTensor(to, matrixToFloat32(m));
+      // A sparse matrix stays sparse when the target dtype can be (zeros stay zeros in every encoder).
+      const keep = m.sparse && sparseFits(to, m.cols, m.sparse) ? m.sparse : undefined;
+      const converted = { rows: m.rows, cols: m.cols, dtype: to, data: keep ? encodeSparse(to, dense, m.rows, m.cols, keep) : dense, ...(keep ? { sparse: keep } : {}) };
       return this.adopt(m.data, converted);
     }
     return this.arena.owns(m.data) ? m : this.adopt(m.data, m);
@@ -157,8 +171,9 @@ export class WasmBackend implements Backend {
     if (ws.length < 1 || ws.length > MAX_SHARED || outs.length !== ws.length) throw new RangeError(`matmulShared: 1…${MAX_SHARED} matrices with one output each, got ${ws.length} and ${outs.length}`);
     const prepared = ws.map((w) => this.prepare(w));
     const { cols, dtype } = prepared[0]!;
-    // A file may store q, k and v in different dtypes: then each is a job of its own.
-    if (prepared.some((w) => w.cols !== cols || w.dtype !== dtype)) return prepared.forEach((w, i) => this.matmulShared([outs[i]!], x, n, [w]));
+    // A file may store q, k and v in different dtypes (or some sparse): then each is a job of its own.
+    const sparse = prepared[0]!.sparse !== undefined;
+    if (prepared.some((w) => w.cols !== cols || w.dtype !== dtype || (w.sparse !== undefined) !== sparse)) return prepared.forEach((w, i) => this.matmulShared([outs[i]!], x, n, [w]));
     prepared.forEach((w, i) => {
       if (!Number.isInteger(n) || n < 1 || x.length < n * cols || outs[i]!.length < n * w.rows)
         throw new RangeError(`matmul: n=${n} needs x ≥ ${n * cols} and out ≥ ${n * w.rows} floats, got ${x.length} and ${outs[i]!.length}`);
@@ -189,7 +204,7 @@ export class WasmBackend implements Backend {
         this.kernels.packX(xp, n, cols, px);
       }
     }
-    this.pool.run(OP_MATMUL, [DTYPE_CODE[dtype], xp, n, cols, scratch, stride, xq, px, jobs.length / 3, ...jobs]);
+    this.pool.run(sparse ? OP_SPARSE_MATMUL : OP_MATMUL, [DTYPE_CODE[dtype], xp, n, cols, scratch, stride, xq, px, jobs.length / 3, ...jobs]);
     for (const [out, op, len] of copies) out.set(this.arena.f32(op, len));
   }
 
@@ -255,10 +270,10 @@ export class WasmBackend implements Backend {
     const { rows, cols } = w;
     const wp = w.data.byteOffset;
     const weight = this.heap('weight', rows * cols);
-    if (w.dtype === 'f32') weight.set(this.arena.f32(wp, rows * cols));
+    if (w.dtype === 'f32' && !w.sparse) weight.set(this.arena.f32(wp, rows * cols));
     else {
       const decoded = this.slot('decoded', rows * cols * 4);
-      this.pool.run(OP_DECODE, [DTYPE_CODE[w.dtype], wp, rows, cols, decoded]);
+      this.pool.run(w.sparse ? OP_SPARSE_DECODE : OP_DECODE, [DTYPE_CODE[w.dtype], wp, rows, cols, decoded]);
       weight.set(this.arena.f32(decoded, rows * cols));
     }
     let xs = x;
@@ -282,7 +297,7 @@ export class WasmBackend implements Backend {
     const bytes = m.data.byteLength;
     const data = this.arena.bytes(this.arena.alloc(bytes), bytes);
     data.set(m.data);
-    const moved = { rows: m.rows, cols: m.cols, dtype: m.dtype, data };
+    const moved = { rows: m.rows, cols: m.cols, dtype: m.dtype, data, ...(m.sparse ? { sparse: m.sparse } : {}) };
     this.adopted.set(key, moved);
     return moved;
   }

@@ -39,7 +39,7 @@ export function buildWeights(ckpt: Checkpoint, backend: Backend): ModelWeights {
   };
   const matrix = (name: string, rows: number, cols: number): Matrix => {
     const t = get(name);
-    return backend.prepare({ rows, cols, dtype: t.dtype, data: t.data });
+    return backend.prepare({ rows, cols, dtype: t.dtype, data: t.data, ...(t.sparse ? { sparse: t.sparse } : {}) });
   };
   const qDim = c.nHeads * c.headDim;
   const kvDim = c.nKvHeads * c.headDim;

@@ -1,4 +1,4 @@
-import { GGML_TYPE_ID, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType } from '../gguf.js';
+import { GGML_TYPE_I8, GGML_TYPE_ID, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType } from '../gguf.js';
 import type { RawTensor } from '../tensor.js';
 
 type ScalarType = Exclude<keyof typeof GgufValueType, 'array'>;
@@ -90,10 +90,12 @@ export function encodeGguf(metadata: Record<string, GgufValue>, tensors: readonl
   const align = (n: number) => Math.ceil(n / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;
   let offset = 0;
   for (const t of tensors) {
+    // A sparse blob is an I8 tensor of its bytes (the kvtrim.sparse metadata says what it holds).
+    const shape = t.sparse ? [t.data.byteLength] : t.shape;
     out.scalar('string', t.name);
-    out.scalar('u32', t.shape.length);
-    for (let d = t.shape.length - 1; d >= 0; d--) out.scalar('u64', t.shape[d]!);
-    out.scalar('u32', GGML_TYPE_ID[t.dtype]);
+    out.scalar('u32', shape.length);
+    for (let d = shape.length - 1; d >= 0; d--) out.scalar('u64', shape[d]!);
+    out.scalar('u32', t.sparse ? GGML_TYPE_I8 : GGML_TYPE_ID[t.dtype]);
     out.scalar('u64', offset);
     offset = align(offset + t.data.byteLength);
   }

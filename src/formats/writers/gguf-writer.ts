@@ -9,6 +9,8 @@ import { encodeTensor } from './encode-tensor.js';
 import { encodeGguf, gguf, type GgufValue } from './gguf-encoder.js';
 import type { LogicalModel } from './logical-model.js';
 import { halfToInterleaved } from './rope-permute.js';
+import { SPARSE_METADATA_KEY, sparseMetadata, type SparseEntry } from '../sparse-tensors.js';
+import { writtenTensor } from './written-tensor.js';
 import { q4kmDtype, storedDtype, type QuantMix } from './quant-mix.js';
 
 /** A tokenizer vocabulary in GGUF terms (tokenizer.ggml.*). */
@@ -78,18 +80,24 @@ export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWrit
     for (const name of [n.wk, n.bk]) heads.set(name, c.nKvHeads);
   }
   const tensors: RawTensor[] = [];
+  const sparse = new Map<string, SparseEntry>();
   for (const [ggufName, canonical] of ggufToCanonicalNames(c.nLayers)) {
     const t = model.tensors.get(canonical);
     if (!t) continue;
     const nHeads = heads.get(canonical);
-    const data = nHeads === undefined ? t.data : halfToInterleaved(t.data, nHeads, c.headDim, t.shape[1] ?? 1);
+    const rows = t.shape[0]!;
+    const permute = <T extends Float32Array | Uint8Array>(x: T): T => (nHeads === undefined ? x : halfToInterleaved(x, nHeads, c.headDim, x.length / rows));
     const rowLen = t.shape[t.shape.length - 1]!;
     const stored =
       t.shape.length < 2 ? 'f32'
       : dtype === 'q4_k_m' ? q4kmDtype(ggufName, rowLen, c.nLayers, model.tensors.has(TENSOR_NAMES.lmHead))
       : storedDtype(dtype, rowLen);
-    tensors.push({ name: ggufName, dtype: stored, shape: t.shape, data: encodeTensor(stored, data) });
+    const own = t.stored && { dtype: t.stored.dtype, bytes: permute(t.stored.bytes) };
+    const written = writtenTensor({ shape: t.shape, data: permute(t.data), ...(own ? { stored: own } : {}), ...(t.sparse ? { sparse: t.sparse } : {}) }, stored, () => true);
+    tensors.push({ name: ggufName, shape: t.shape, ...written });
+    if (written.sparse) sparse.set(ggufName, { dtype: written.dtype, shape: [t.shape[0]!, t.shape[1]!], layout: written.sparse });
   }
+  if (sparse.size > 0) metadata[SPARSE_METADATA_KEY] = gguf.string(sparseMetadata(sparse));
   // llama.cpp keeps Llama 3 rope scaling as a tensor of per-frequency divisors.
   if (c.ropeScaling) tensors.push({ name: ROPE_FREQS, dtype: 'f32', shape: [c.headDim / 2], data: encodeTensor('f32', llama3FreqFactors(c.ropeScaling, c.ropeTheta, c.headDim)) });
   writeFileSync(path, encodeGguf(metadata, tensors));

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../model-config.js';
 import { FormatError } from '../format-error.js';
 import { HF_INDEX_FILE, HF_SINGLE_FILE } from '../hf-checkpoint.js';
-import { encodeTensor } from './encode-tensor.js';
+import { SAFETENSORS_DTYPE_NAME } from '../safetensors.js';
+import { writtenTensor } from './written-tensor.js';
 import type { LogicalModel } from './logical-model.js';
 import { encodeSafetensors, type EncodedTensor } from './safetensors-writer.js';
 
@@ -22,7 +23,7 @@ export function writeHfModel(dir: string, model: LogicalModel, opts: HfWriteOpti
   const shards = opts.shards ?? 1;
   if (config.ropeLayout !== 'half') throw new FormatError(dir, 'the HF writer takes a model in the half-split rope layout');
   if (config.arch === 'qwen2' && !config.qkvBias) throw new FormatError(dir, 'qwen2 models always have q/k/v biases');
-  const tensors: EncodedTensor[] = [...model.tensors].map(([name, t]) => ({ name, dtype, shape: t.shape, data: encodeTensor(dtype, t.data) }));
+  const tensors: EncodedTensor[] = [...model.tensors].map(([name, t]) => ({ name, shape: t.shape, ...writtenTensor(t, dtype, (d) => Object.hasOwn(SAFETENSORS_DTYPE_NAME, d)) }));
   if (!Number.isInteger(shards) || shards < 1 || shards > tensors.length) throw new FormatError(dir, `cannot split ${tensors.length} tensors into ${shards} shards`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfigJson(config, dtype), null, 2) + '\n');

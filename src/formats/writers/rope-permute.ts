@@ -2,9 +2,10 @@
  * Reorders the rows of a q or k projection (or bias, cols = 1) from the HF half-split rope layout
  * to interleaved pairs, per head: half row j·(d/2)+i becomes row 2i+j. This is llama.cpp's
  * converter permutation, so GGUF llama and llama2.c files rotate the same pairs as HF models.
+ * `cols` is a row's length in elements of `w` (bytes, for a matrix already encoded).
  */
-export function halfToInterleaved(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
+export function halfToInterleaved<T extends Float32Array | Uint8Array>(w: T, nHeads: number, headDim: number, cols: number): T {
+  const out = w.slice() as T; // every row is overwritten
   const half = headDim / 2;
   for (let h = 0; h < nHeads; h++)
     for (let j = 0; j < 2; j++)

@@ -1,18 +1,31 @@
 import { SAFETENSORS_DTYPE_NAME } from '../safetensors.js';
+import { SPARSE_METADATA_KEY, sparseMetadata, type SparseEntry } from '../sparse-tensors.js';
+import type { SparseLayout } from '../sparse-matrix.js';
+import type { DType } from '../tensor.js';
 
 export interface EncodedTensor {
   name: string;
-  dtype: 'f32' | 'f16' | 'bf16';
+  /** f32, f16 or bf16 for a dense tensor; the value dtype of a sparse one. */
+  dtype: DType;
   shape: number[];
   data: Uint8Array;
+  /** A sparse blob: stored as a U8 tensor of its bytes, listed in the kvtrim.sparse metadata. */
+  sparse?: SparseLayout;
 }
 
-/** Serialises tensors as one safetensors file (header padded with spaces to 8 bytes, as the reference writer does). */
+/**
+ * Serialises tensors as one safetensors file (header padded with spaces to 8 bytes, as the reference
+ * writer does). Sparse tensors become U8 blobs named in `__metadata__`'s kvtrim.sparse entry.
+ */
 export function encodeSafetensors(tensors: readonly EncodedTensor[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  const sparse = new Map<string, SparseEntry>();
+  for (const t of tensors) if (t.sparse) sparse.set(t.name, { dtype: t.dtype, shape: [t.shape[0]!, t.shape[1]!], layout: t.sparse });
+  const header: Record<string, unknown> = { __metadata__: sparse.size > 0 ? { ...metadata, [SPARSE_METADATA_KEY]: sparseMetadata(sparse) } : metadata };
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: SAFETENSORS_DTYPE_NAME[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    const dtype = t.sparse ? 'U8' : Object.hasOwn(SAFETENSORS_DTYPE_NAME, t.dtype) ? SAFETENSORS_DTYPE_NAME[t.dtype as 'f32'] : undefined;
+    if (!dtype) throw new RangeError(`safetensors holds no dense ${t.dtype} tensor (${t.name})`);
+    header[t.name] = { dtype, shape: t.sparse ? [t.data.byteLength] : t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
