@@ -15,6 +15,7 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./heatmap.js'),
   () => import('./bench.js'),
   () => import('./presses.js'),
+  () => import('./serve.js'),
 ];
 
 /** The version kvtrim's package.json states, found upward from this file (src/cli/ under tsx, dist/src/cli/ when built). */
