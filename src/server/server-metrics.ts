@@ -87,6 +87,7 @@ export class ServerMetrics {
     metric('kvtrim_generated_tokens_total', 'counter', 'Tokens generated.', this.generatedTokens);
     metric('kvtrim_tokens_per_second', 'gauge', `Tokens generated per second over the last ${RATE_WINDOW_MS / 1000} s.`, this.recentTokens.length / (RATE_WINDOW_MS / 1000));
     metric('kvtrim_cancel_lag_steps_max', 'gauge', "The most engine steps between a client leaving and its sequence's cache being freed.", this.cancelLagMax);
+    metric('process_resident_memory_bytes', 'gauge', "The server process's resident set size.", process.memoryUsage.rss());
     lines.push('# HELP kvtrim_requests_total Requests answered, by HTTP status.', '# TYPE kvtrim_requests_total counter');
     for (const [status, n] of [...this.byStatus].sort((a, b) => a[0] - b[0])) lines.push(`kvtrim_requests_total{status="${status}"} ${n}`);
     lines.push('# HELP kvtrim_ttft_seconds Time from request to first generated token.', '# TYPE kvtrim_ttft_seconds histogram');
