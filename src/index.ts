@@ -24,3 +24,5 @@ export { inspectPrompt } from './inspect/inspect-prompt.js';
 export { captureAttention } from './inspect/attention-capture.js';
 export { pruneModel } from './prune/prune-model.js';
 export { perplexity } from './eval/perplexity.js';
+export { createServer, type ServerOptions, type KvtrimServer } from './server/create-server.js';
+export type { Engine } from './server/engine.js';

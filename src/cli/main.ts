@@ -16,6 +16,7 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./bench.js'),
   () => import('./presses.js'),
   () => import('./duo-profile.js'),
+  () => import('./serve.js'),
 ];
 
 /** The version kvtrim's package.json states, found upward from this file (src/cli/ under tsx, dist/src/cli/ when built). */

@@ -11,6 +11,7 @@ import { recordQueries, type PrefillRecord } from './prefill-record.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 import { StopMatcher } from './stop-matcher.js';
+import { tokenisePrompt } from './tokenise-prompt.js';
 
 export interface GenerateOptions extends SamplingOptions {
   maxTokens?: number;
@@ -93,7 +94,7 @@ export class Session {
    * prompt, compressing the cache with `press` after each layer's attention when asked.
    */
   prefill(prompt: string | readonly number[], opts: PrefillOptions = {}): Float32Array {
-    const { ids, ranges } = this.tokenise(prompt, opts.segments);
+    const { ids, ranges } = tokenisePrompt(this.tokenizer, prompt, opts.segments, this.cache.seen);
     if (ids.length === 0) throw new RangeError('empty prompt');
     const room = this.model.config.maxSeqLen - this.cache.seen;
     if (ids.length > room)
@@ -177,22 +178,6 @@ export class Session {
     this.finish ??= 'length';
     const tail = stops.push(streamer.flush()).text + stops.flush();
     if (tail) yield { id: -1, text: tail };
-  }
-
-  private tokenise(prompt: string | readonly number[], segments: readonly Segment[] | undefined): { ids: number[]; ranges: SegmentRange[] } {
-    const bos = this.cache.seen === 0;
-    if (!segments) return { ids: typeof prompt === 'string' ? this.tokenizer.encode(prompt, { addBos: bos }) : [...prompt], ranges: [] };
-    if (typeof prompt !== 'string' || prompt !== segments.map((s) => s.text).join(''))
-      throw new RangeError('prefill: with segments, the prompt must be the concatenation of their texts');
-    const ids: number[] = [];
-    const ranges: SegmentRange[] = [];
-    for (const [i, seg] of segments.entries()) {
-      const segIds = this.tokenizer.encode(seg.text, { addBos: bos && i === 0 });
-      const start = this.cache.seen + ids.length;
-      ranges.push({ kind: seg.kind, start, end: start + segIds.length });
-      ids.push(...segIds);
-    }
-    return { ids, ranges };
   }
 
   private sequenceContext(): SequenceContext {

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { ensureKernelsBuilt } from '../helpers/wasm-kernels.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCRIPT = "import { main } from './src/cli/main.ts'; main(process.argv).catch((e) => { console.error('kvtrim: ' + e.message); process.exit(1); });";
+const args = (...rest: string[]) => ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, 'kvtrim', 'serve', ...rest];
+
+test('kvtrim serve prints where it listens and its budget, answers, and exits 0 on SIGTERM', async () => {
+  ensureKernelsBuilt();
+  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1'), { cwd: ROOT });
+  let err = '';
+  child.stderr.setEncoding('utf8');
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (d: string) => {
+      err += d;
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1 \| KV budget 16\.0 MiB/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error(`exited early: ${err}`)));
+  });
+  const health = (await (await fetch(`${address}/health`)).json()) as { model: string };
+  assert.equal(health.model, 'kvtrim-tiny');
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, err);
+  assert.match(err, /GET \/health 200/);
+});
+
+test('kvtrim serve refuses a malformed --kv-budget and --on-pressure it does not implement, naming the flag', () => {
+  for (const [flags, want] of [
+    [['--kv-budget', '2XB'], /--kv-budget expects a positive size/],
+    [['--on-pressure', 'compress'], /--on-pressure expects queue/],
+  ] as const) {
+    const r = spawnSync(process.execPath, args(...flags), { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, want);
+  }
+});
