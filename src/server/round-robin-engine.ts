@@ -26,7 +26,9 @@ interface Running {
 export class RoundRobinEngine implements Engine {
   private readonly sequences: Running[] = [];
   private stepCount = 0;
-  private loop: Promise<void> | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  /** True while `run` is stepping; cleared in the same synchronous turn as its last check for sequences. */
+  private looping = false;
 
   constructor(
     readonly model: Model,
@@ -54,36 +56,43 @@ export class RoundRobinEngine implements Engine {
       spec.signal.addEventListener('abort', () => (seq.abortedAtStep ??= this.stepCount), { once: true });
       if (spec.signal.aborted) seq.abortedAtStep = this.stepCount;
       this.sequences.push(seq);
-      this.loop ??= this.run().finally(() => (this.loop = undefined));
+      // A sequence submitted while the loop winds down (its last sequence's result settling in the same
+      // turn) would otherwise wait for a loop that has already decided to stop.
+      if (!this.looping) this.loop = this.run();
     });
   }
 
   async idle(): Promise<void> {
-    while (this.loop) await this.loop;
+    while (this.looping) await this.loop;
   }
 
   private async run(): Promise<void> {
-    while (this.sequences.length > 0) {
-      this.stepCount++;
-      let tokens = 0;
-      for (const seq of [...this.sequences]) {
-        if (seq.spec.signal.aborted) {
-          this.end(seq, 'cancelled');
-          continue;
-        }
-        const cost = seq.tokens ? 1 : seq.spec.promptTokens;
-        if (!seq.tokens && tokens > 0 && tokens + cost > (this.opts.maxBatchTokens ?? Infinity)) continue;
-        tokens += cost;
-        try {
-          if (!seq.tokens) this.start(seq);
-          const next = await seq.tokens!.next();
-          if (next.done) this.end(seq, seq.session!.finish ?? 'length');
-          else seq.spec.onToken(next.value);
-        } catch (e) {
-          this.remove(seq);
-          seq.reject(e);
+    this.looping = true;
+    try {
+      while (this.sequences.length > 0) {
+        this.stepCount++;
+        let tokens = 0;
+        for (const seq of [...this.sequences]) {
+          if (seq.spec.signal.aborted) {
+            this.end(seq, 'cancelled');
+            continue;
+          }
+          const cost = seq.tokens ? 1 : seq.spec.promptTokens;
+          if (!seq.tokens && tokens > 0 && tokens + cost > (this.opts.maxBatchTokens ?? Infinity)) continue;
+          tokens += cost;
+          try {
+            if (!seq.tokens) this.start(seq);
+            const next = await seq.tokens!.next();
+            if (next.done) this.end(seq, seq.session!.finish ?? 'length');
+            else seq.spec.onToken(next.value);
+          } catch (e) {
+            this.remove(seq);
+            seq.reject(e);
+          }
         }
       }
+    } finally {
+      this.looping = false;
     }
   }
 

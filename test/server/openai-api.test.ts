@@ -169,21 +169,30 @@ test('a body over the size limit and a request over the whole KV budget are 413 
   }
 });
 
-test('with the budget held by a running request, another waits and then gets 429 with Retry-After', async () => {
+test('with the budget held, a request that does not fit waits the queue timeout, then gets 429 with Retry-After; freed, it runs', async () => {
   const perPosition = await bytesPerPosition();
-  const busy = await startServer({ kvBudgetBytes: 400 * perPosition, queueTimeoutMs: 100 });
+  const need = (await alone(PROMPTS[1]!, { maxTokens: 1 })).promptTokens + 100;
+  const prefixTokens = (await alone(PROMPTS[0]!, { maxTokens: 1 })).promptTokens;
+  // A stored prefix holds its bytes until deleted: what is left is less than the request needs, the whole budget more.
+  const busy = await startServer({ kvBudgetBytes: (prefixTokens + need - 10) * perPosition, queueTimeoutMs: 300 });
   try {
-    const long = busy.client.completions.create({ model: 'kvtrim-tiny', prompt: PROMPTS[0]!, max_tokens: 250, temperature: 0 });
-    await new Promise((r) => setTimeout(r, 30));
-    const r = await fetch(`${busy.url}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'kvtrim-tiny', prompt: PROMPTS[1], max_tokens: 100 }),
-    });
+    const post = async (path: string, body: object) =>
+      fetch(`${busy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const stored = await post('/v1/kv/prefixes', { model: 'kvtrim-tiny', prompt: PROMPTS[0] });
+    assert.equal(stored.status, 200, await stored.clone().text());
+    const held = (await stored.json()) as { id: string; kv_bytes: number };
+    assert.equal(held.kv_bytes, prefixTokens * perPosition);
+    const request = { model: 'kvtrim-tiny', prompt: PROMPTS[1], max_tokens: 100, temperature: 0 };
+    const t0 = performance.now();
+    const r = await post('/v1/completions', request);
     assert.equal(r.status, 429);
+    assert.ok(performance.now() - t0 >= 290, 'it waited for room first');
     assert.equal(r.headers.get('retry-after'), '1');
     assert.equal(((await r.json()) as { error: { type: string } }).error.type, 'rate_limit_error');
-    assert.equal((await long).choices[0]!.text, (await alone(PROMPTS[0]!, { maxTokens: 250, temperature: 0 })).text);
+    assert.equal((await fetch(`${busy.url}/v1/kv/prefixes/${held.id}`, { method: 'DELETE' })).status, 200);
+    const freed = await post('/v1/completions', request);
+    assert.equal(freed.status, 200);
+    assert.equal(((await freed.json()) as { choices: { text: string }[] }).choices[0]!.text, (await alone(PROMPTS[1]!, { maxTokens: 100, temperature: 0 })).text);
   } finally {
     await busy.close();
   }
