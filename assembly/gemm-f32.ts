@@ -111,7 +111,14 @@ export function gemmF32Block(out: usize, x: usize, px: usize, n: i32, w: usize, 
     for (; r < count; r++)
       for (let u = 0; u < 4; u++) store<f32>(ot + <usize>u * os + (<usize>r << 2), dotF32(xt + <usize>u * xs, w + <usize>r * xs, cols));
   }
-  for (; t < n; t++) {
+  if (t < n) streamRows(out + <usize>t * os, x + <usize>t * xs, n - t, w, rows, cols, rBase, count);
+}
+
+/** n tokens × `count` f32 weight rows from `w`, each product one rowDot; results to out columns rBase… of n × rows. */
+export function streamRows(out: usize, x: usize, n: i32, w: usize, rows: i32, cols: i32, rBase: i32, count: i32): void {
+  const xs = <usize>cols << 2;
+  const os = <usize>rows << 2;
+  for (let t = 0; t < n; t++) {
     const xt = x + <usize>t * xs;
     const ot = out + <usize>t * os + (<usize>rBase << 2);
     for (let r = 0; r < count; r++) store<f32>(ot + (<usize>r << 2), rowDot(xt, w + <usize>r * xs, cols));

@@ -30,12 +30,15 @@ export function runJob(ctrl: usize, chunk: i32, chunks: i32): void {
   const op = load<i32>(ctrl, 16);
   const a = ctrl + 20;
   if (op == OP_MATMUL || op == OP_SPARSE_MATMUL) {
-    // [dtype, x, n, cols, scratch, stride, xq, px, count] then (out, w, rows) per matrix sharing x (w a sparse blob for the sparse op).
-    const count = load<i32>(a, 32);
+    // [dtype, x, tile, stream, single, cols, scratch, stride, xq, xqStride, px, count] then (out, w, rows)
+    // per matrix sharing x (w a sparse blob for the sparse op); see matmul for the kinds of rows.
+    const count = load<i32>(a, 44);
     for (let i = 0; i < count; i++) {
-      const m = a + 36 + <usize>i * 12;
-      if (op == OP_MATMUL) matmul(load<i32>(a), load<u32>(m), load<u32>(a, 4), load<i32>(a, 8), load<u32>(m, 4), load<i32>(m, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<u32>(a, 28), chunk, chunks);
-      else sparseMatmul(load<i32>(a), load<u32>(m), load<u32>(a, 4), load<i32>(a, 8), load<u32>(m, 4), load<i32>(m, 8), load<i32>(a, 12), load<u32>(a, 16), load<u32>(a, 20), load<u32>(a, 24), load<u32>(a, 28), chunk, chunks);
+      const m = a + 48 + <usize>i * 12;
+      const dtype = load<i32>(a), x = load<u32>(a, 4), tile = load<i32>(a, 8), stream = load<i32>(a, 12), single = load<i32>(a, 16), cols = load<i32>(a, 20);
+      const scratch = load<u32>(a, 24), stride = load<u32>(a, 28), xq = load<u32>(a, 32), xqStride = load<u32>(a, 36), px = load<u32>(a, 40);
+      if (op == OP_MATMUL) matmul(dtype, load<u32>(m), x, tile, stream, single, load<u32>(m, 4), load<i32>(m, 8), cols, scratch, stride, xq, xqStride, px, chunk, chunks);
+      else sparseMatmul(dtype, load<u32>(m), x, tile, stream, single, load<u32>(m, 4), load<i32>(m, 8), cols, scratch, stride, xq, xqStride, px, chunk, chunks);
     }
   }
   else if (op == OP_ATTEND)

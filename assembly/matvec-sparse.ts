@@ -1,7 +1,7 @@
 import { DT_BF16, DT_F16, DT_F32, DT_Q4_0, DT_Q8_0, halfScalar, store8 } from './convert-rows';
 import { hsum } from './dot';
 import { bf16x4ToF32x4, f16ToF32, f16x4ToF32x4 } from './f16';
-import { gemmF32Block } from './gemm-f32';
+import { gemmF32Block, streamRows } from './gemm-f32';
 import { blockRows } from './matmul';
 import { dotBlock } from './matvec-quant';
 
@@ -235,16 +235,19 @@ function decodeRow(dtype: i32, blob: usize, rows: i32, cols: i32, r: i32, dst: u
 }
 
 /**
- * One chunk of out[n × rows] = x[n × cols] · wᵀ for a sparse w, with matmul's arguments and row
- * split (matmul.ts): a single token takes the row dot products above; more tokens decode a block of
- * rows to f32 into this chunk's scratch and run the dense GEMM on it.
+ * One chunk of out = x · wᵀ for a sparse w, with matmul's arguments, row split and kinds of x rows
+ * (matmul.ts): single rows take the row dot products above, each over its own quantized x for the
+ * block dtypes; tile and stream rows meet a block of rows decoded to f32 in this chunk's scratch,
+ * through the dense GEMM.
  */
-export function sparseMatmul(dtype: i32, out: usize, x: usize, n: i32, blob: usize, rows: i32, cols: i32, scratch: usize, scratchStride: usize, xq: usize, px: usize, chunk: i32, chunks: i32): void {
+export function sparseMatmul(dtype: i32, out: usize, x: usize, tile: i32, stream: i32, single: i32, blob: usize, rows: i32, cols: i32, scratch: usize, scratchStride: usize, xq: usize, xqStride: usize, px: usize, chunk: i32, chunks: i32): void {
   const span = ((rows + chunks - 1) / chunks + 3) & ~3;
   const r0 = min(rows, chunk * span);
   const r1 = min(rows, r0 + span);
   if (r0 >= r1) return;
-  if (n == 1) {
+  const xs = <usize>cols << 2;
+  const os = <usize>rows << 2;
+  if (single > 0) {
     const masks = masksOf(blob, rows);
     const scales = scalesOf(blob, rows, cols);
     const values = valuesOf(dtype, blob, rows, cols);
@@ -252,21 +255,26 @@ export function sparseMatmul(dtype: i32, out: usize, x: usize, n: i32, blob: usi
     for (let r = r0; r < r1; r++) {
       const mp = masks + ((<usize>r * words) << 1);
       const vp = rowValues(dtype, values, blob, r);
-      let y: f32;
-      if (dtype == DT_F32) y = dotF32(x, mp, vp, cols);
-      else if (dtype == DT_F16 || dtype == DT_BF16) y = dotHalf(dtype == DT_BF16, x, mp, vp, cols);
-      else y = dotBlocks(dtype, xq, mp, scales + ((<usize>r * <usize>(cols >> 5)) << 1), vp, cols);
-      store<f32>(out + (<usize>r << 2), y);
+      const sp = scales + ((<usize>r * <usize>(cols >> 5)) << 1);
+      for (let i = 0; i < single; i++) {
+        const xi = x + <usize>(tile + stream + i) * xs;
+        let y: f32;
+        if (dtype == DT_F32) y = dotF32(xi, mp, vp, cols);
+        else if (dtype == DT_F16 || dtype == DT_BF16) y = dotHalf(dtype == DT_BF16, xi, mp, vp, cols);
+        else y = dotBlocks(dtype, xq + <usize>i * xqStride, mp, sp, vp, cols);
+        store<f32>(out + <usize>(tile + stream + i) * os + (<usize>r << 2), y);
+      }
     }
-    return;
   }
+  if (tile + stream == 0) return;
   const br = blockRows(cols);
   const decoded = scratch + <usize>chunk * scratchStride;
   const pack = decoded + (scratchStride >> 1);
   for (let r = r0; r < r1; r += br) {
     const count = min(br, r1 - r);
     for (let i = 0; i < count; i++) decodeRow(dtype, blob, rows, cols, r + i, decoded + ((<usize>i * cols) << 2));
-    gemmF32Block(out, x, px, n, decoded, rows, cols, r, count, pack);
+    if (tile > 0) gemmF32Block(out, x, px, tile, decoded, rows, cols, r, count, pack);
+    if (stream > 0) streamRows(out + <usize>tile * os, x + <usize>tile * xs, stream, decoded, rows, cols, r, count);
   }
 }
 

@@ -2,7 +2,7 @@
 // Q8_0, Q4_K_M, Q6_K) written by the project's own writer, kvtrim vs node-llama-cpp on each file
 // at 1 and 2 threads, one table. Each row follows the 1-minute load average it started under and
 // is marked * when that was above 0.5 (another process held a core: the figures mean little). Flags narrow the grid: --shapes smollm2-135m --dtypes f32,q8_0 --threads 1,2;
-// --no-native-gemm measures kvtrim's prefill on its own WebAssembly GEMM.
+// --native-gemm measures kvtrim's prefill on onnxruntime-node's GEMM instead of its own WebAssembly GEMM.
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Command } from 'commander';
@@ -20,7 +20,7 @@ const opts = new Command('bench')
   .option('--threads <list>', 'thread counts', list, ['1', '2'])
   .option('--prompt-tokens <n>', 'prompt length', Number, 512)
   .option('--gen-tokens <n>', 'decode steps', Number, 128)
-  .option('--no-native-gemm', 'kvtrim prefill on the WebAssembly GEMM even when onnxruntime-node is installed')
+  .option('--native-gemm', 'kvtrim prefill on onnxruntime-node\'s GEMM when installed')
   .parse(process.argv)
   .opts<{ shapes: string[]; dtypes: (DType | QuantMix)[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean }>();
 

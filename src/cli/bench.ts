@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--prompt-tokens <n>', 'prompt length, prefilled as one batch', countFlag('prompt-tokens', 1), 512)
     .option('--gen-tokens <n>', 'greedy decode steps after the prompt', countFlag('gen-tokens', 1), 128)
     .option('--vs-llamacpp', 'also run node-llama-cpp (CPU) on the same file, and print ratios')
-    .option('--no-native-gemm', 'kvtrim: run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed')
+    .option('--native-gemm', 'kvtrim: run prefill products on onnxruntime-node\'s GEMM when installed')
     .option('--json', 'print the result as one JSON object on the last line')
     .action(async (f: BenchFlags) => {
       const r = await compareEngines(f.model, { threads: f.threads, promptTokens: f.promptTokens, genTokens: f.genTokens, nativeGemm: f.nativeGemm }, f.vsLlamacpp ?? false);

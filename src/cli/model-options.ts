@@ -21,7 +21,7 @@ export function addModelOptions(cmd: Command): Command {
     .option('--tokenizer <file>', "tokenizer to use instead of the model's own: tokenizer.json (or its folder), .gguf, or llama2.c .bin")
     .option('--threads <n>', 'compute threads (default: cores)', countFlag('threads', 1))
     .option('--dtype <type>', `convert weight matrices at load to ${ENCODABLE_DTYPES.join(', ')} (default: as stored)`, dtypeFlag)
-    .option('--no-native-gemm', 'run prefill products on the WebAssembly GEMM even when onnxruntime-node is installed');
+    .option('--native-gemm', 'run prefill products on onnxruntime-node\'s GEMM when installed: faster prefill, but logits then depend on batch and chunk sizes');
 }
 
 /** Why more threads than cores is a mistake, or undefined when it is not one (threads then take turns on a core and spin-wait on each other). */

@@ -1,5 +1,6 @@
 import type { HeadCache } from '../cache/head-cache.js';
 import type { Matrix } from './matrix.js';
+import { rowCount, type RowKinds } from './row-kinds.js';
 import { attendLayer } from './attention.js';
 import type { Backend } from './backend.js';
 import { swiglu } from './swiglu.js';
@@ -36,7 +37,9 @@ export class TsBackend implements Backend {
     }
   }
 
-  matmulShared(outs: readonly Float32Array[], x: Float32Array, n: number, ws: readonly Matrix[]): void {
+  /** Every row is summed in one plain order here, so the kinds of rows change nothing. */
+  matmulShared(outs: readonly Float32Array[], x: Float32Array, rows: number | RowKinds, ws: readonly Matrix[]): void {
+    const n = typeof rows === 'number' ? rows : rowCount(rows);
     ws.forEach((w, i) => this.matmul(outs[i]!, x, n, w));
   }
 

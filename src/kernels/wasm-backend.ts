@@ -8,6 +8,7 @@ import { attendLayer } from './attention.js';
 import { encodeSparse, matrixToFloat32, sparseFits, sparseSections, sparseSlots } from '../formats/sparse-matrix.js';
 import type { Backend } from './backend.js';
 import { kernelsModule } from './load-kernels.js';
+import { rowCount, rowKindsOf, type RowKinds } from './row-kinds.js';
 import { loadNativeGemm, type NativeGemm } from './native-gemm.js';
 import { WasmArena } from './wasm-arena.js';
 import { CONTROL_INTS, WorkerPool } from './worker-pool.js';
@@ -18,6 +19,8 @@ const DTYPE_CODE: Record<DType, number> = {
 };
 /** Dtypes whose single-token product is an int8 dot with x quantized per block of 32 (the other block types decode a block of rows to f32 first). */
 const INT8_DECODE = new Set<DType>(['q8_0', 'q4_0', 'q5_0', 'q4_k', 'q6_k']);
+/** Dtypes whose single-token product reads the stored rows directly (the int8 ones and the 16-bit ones, converted on the fly). */
+const SINGLE_IN_PLACE = new Set<DType>([...INT8_DECODE, 'f16', 'bf16']);
 const OP_MATMUL = 1;
 const OP_ATTEND = 2;
 const OP_SWIGLU = 3;
@@ -25,8 +28,8 @@ const OP_DECODE = 4;
 const OP_READ_PROBE = 5;
 const OP_SPARSE_MATMUL = 20;
 const OP_SPARSE_DECODE = 21;
-/** Products one matmul job can hold: its arguments are 9 words plus 3 per matrix, within the control block. */
-const MAX_SHARED = 6;
+/** Products one matmul job can hold: its arguments are 12 words plus 3 per matrix, within the control block. */
+const MAX_SHARED = 4;
 /** Products of at least this many rows go to the native GEMM: below it, copying the weight costs more than the faster GEMM saves. */
 const NATIVE_MIN_ROWS = 32;
 /** Weights larger than this as f32 (a vocabulary head) stay on the WebAssembly path rather than be copied whole. */
@@ -47,7 +50,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Convert every weight matrix to this dtype at load (default: keep the stored dtype). */
   dtype?: DType;
-  /** Run prefill-sized products on onnxruntime's native GEMM when onnxruntime-node is installed (default true). */
+  /**
+   * Run prefill-sized products on onnxruntime's native GEMM when onnxruntime-node is installed
+   * (default false): faster prefill, but its sums are not in the kernels' fixed order, so a token's
+   * logits then depend on how many tokens its product ran with (no batch or chunking invariance).
+   */
   nativeGemm?: boolean;
 }
 
@@ -76,7 +83,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   const pool = await WorkerPool.start(module, memory, kernels.runJob, ctrl, threads);
   // After the workers have instantiated the module, so nothing rewrites the tables once they are filled.
   kernels.initSparseTables();
-  const native = opts.nativeGemm === false ? undefined : await loadNativeGemm(threads);
+  const native = opts.nativeGemm === true ? await loadNativeGemm(threads) : undefined;
   return new WasmBackend(arena, kernels, pool, opts.dtype, native);
 }
 
@@ -165,23 +172,27 @@ export class WasmBackend implements Backend {
 
   /**
    * One job for every product of the same x (q/k/v, gate/up): x is copied, quantized or packed
-   * once, and the threads are handed off once, each chunk taking its share of every matrix.
+   * once, and the threads are handed off once, each chunk taking its share of every matrix. `rows`:
+   * n rows as one forward of n tokens, or rows by kind (see row-kinds.ts).
    */
-  matmulShared(outs: readonly Float32Array[], x: Float32Array, n: number, ws: readonly Matrix[]): void {
+  matmulShared(outs: readonly Float32Array[], x: Float32Array, rows: number | RowKinds, ws: readonly Matrix[]): void {
     if (ws.length < 1 || ws.length > MAX_SHARED || outs.length !== ws.length) throw new RangeError(`matmulShared: 1…${MAX_SHARED} matrices with one output each, got ${ws.length} and ${outs.length}`);
+    const kinds = typeof rows === 'number' ? rowKindsOf(rows) : rows;
+    const n = rowCount(kinds);
+    if (!Number.isInteger(n) || n < 1 || kinds.tile % 4 !== 0) throw new RangeError(`matmul: ${JSON.stringify(kinds)} is not a row split (tile rows come in fours)`);
     const prepared = ws.map((w) => this.prepare(w));
     const { cols, dtype } = prepared[0]!;
     // A file may store q, k and v in different dtypes (or some sparse): then each is a job of its own.
     const sparse = prepared[0]!.sparse !== undefined;
-    if (prepared.some((w) => w.cols !== cols || w.dtype !== dtype || (w.sparse !== undefined) !== sparse)) return prepared.forEach((w, i) => this.matmulShared([outs[i]!], x, n, [w]));
+    if (prepared.some((w) => w.cols !== cols || w.dtype !== dtype || (w.sparse !== undefined) !== sparse)) return prepared.forEach((w, i) => this.matmulShared([outs[i]!], x, kinds, [w]));
     prepared.forEach((w, i) => {
-      if (!Number.isInteger(n) || n < 1 || x.length < n * cols || outs[i]!.length < n * w.rows)
+      if (x.length < n * cols || outs[i]!.length < n * w.rows)
         throw new RangeError(`matmul: n=${n} needs x ≥ ${n * cols} and out ≥ ${n * w.rows} floats, got ${x.length} and ${outs[i]!.length}`);
     });
     const jobs: number[] = [];
     const copies: [Float32Array, number, number][] = [];
     prepared.forEach((w, i) => {
-      if (this.native && n >= NATIVE_MIN_ROWS && w.rows * cols * 4 <= NATIVE_MAX_WEIGHT_BYTES) return this.nativeMatmul(this.native, outs[i]!, x, n, w);
+      if (this.native && kinds.single === 0 && n >= NATIVE_MIN_ROWS && w.rows * cols * 4 <= NATIVE_MAX_WEIGHT_BYTES) return this.nativeMatmul(this.native, outs[i]!, x, n, w);
       const op = this.slot(`out${i}`, n * w.rows * 4);
       jobs.push(op, w.data.byteOffset, w.rows);
       copies.push([outs[i]!, op, n * w.rows]);
@@ -189,26 +200,33 @@ export class WasmBackend implements Backend {
     if (jobs.length === 0) return;
     const xp = this.input('x', x, n * cols);
     let xq = 0;
+    let xqStride = 0;
     let px = 0;
     let scratch = 0;
     let stride = 0;
-    if (n === 1 && INT8_DECODE.has(dtype)) {
-      xq = this.slot('xq', cols * 2 + (cols / 32) * 8);
-      this.kernels.quantizeQ8(xp, cols, xq);
-      if (dtype === 'q4_k') this.kernels.quantizeQ8Sums(xq, cols);
-    } else if (n > 1 || !(dtype === 'f32' || dtype === 'f16' || dtype === 'bf16')) {
-      stride = 2 * this.kernels.blockRows(cols) * cols * 4;
-      scratch = this.slot('blocks', stride * this.pool.chunks); // one block's room per chunk
-      if (n >= 4) {
-        px = this.slot('packedX', n * cols * 4);
-        this.kernels.packX(xp, n, cols, px);
+    if (kinds.single > 0 && INT8_DECODE.has(dtype)) {
+      // Each single row meets the weight as int8 against its own x quantized per block of 32.
+      xqStride = cols * 2 + (cols / 32) * 8;
+      xq = this.slot('xq', kinds.single * xqStride);
+      for (let i = 0; i < kinds.single; i++) {
+        const at = xq + i * xqStride;
+        this.kernels.quantizeQ8(xp + (kinds.tile + kinds.stream + i) * cols * 4, cols, at);
+        if (dtype === 'q4_k') this.kernels.quantizeQ8Sums(at, cols);
       }
     }
-    this.pool.run(sparse ? OP_SPARSE_MATMUL : OP_MATMUL, [DTYPE_CODE[dtype], xp, n, cols, scratch, stride, xq, px, jobs.length / 3, ...jobs]);
+    if (kinds.tile + kinds.stream > 0 || (kinds.single > 0 && !sparse && dtype !== 'f32' && !SINGLE_IN_PLACE.has(dtype))) {
+      stride = 2 * this.kernels.blockRows(cols) * cols * 4;
+      scratch = this.slot('blocks', stride * this.pool.chunks); // one block's room per chunk
+      if (kinds.tile > 0) {
+        px = this.slot('packedX', kinds.tile * cols * 4);
+        this.kernels.packX(xp, kinds.tile, cols, px);
+      }
+    }
+    this.pool.run(sparse ? OP_SPARSE_MATMUL : OP_MATMUL, [DTYPE_CODE[dtype], xp, kinds.tile, kinds.stream, kinds.single, cols, scratch, stride, xq, xqStride, px, jobs.length / 3, ...jobs]);
     for (const [out, op, len] of copies) out.set(this.arena.f32(op, len));
   }
 
-  attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined): void {
+  attend(out: Float32Array, q: Float32Array, n: number, heads: readonly HeadCache[], startPos: number, groupSize: number, window: number | undefined, splitKeys = true): void {
     const headDim = heads[0]?.headDim ?? 0;
     const len = n * heads.length * groupSize * headDim;
     if (heads.length === 0 || !Number.isInteger(n) || n < 1 || !(groupSize >= 1) || q.length < len || out.length < len)
@@ -234,7 +252,7 @@ export class WasmBackend implements Backend {
     const maxLen = Math.max(...heads.map((h) => h.length));
     const tile = Math.min(n, TILE);
     const tiles = Math.ceil(n / tile);
-    const parts = tiles * heads.length < 16 ? Math.max(1, Math.min(16, Math.ceil(maxLen / 128))) : 1;
+    const parts = splitKeys && tiles * heads.length < 16 ? Math.max(1, Math.min(16, Math.ceil(maxLen / 128))) : 1;
     const span = Math.max(4, (Math.ceil(maxLen / parts) + 3) & ~3);
     const items = tiles * heads.length * parts;
     const rowBytes = (tile * groupSize) * (SEGMENT * 4 + 8);

@@ -78,6 +78,7 @@ export class WorkerPool {
    */
   run(opcode: number, args: readonly number[]): void {
     if (this.disposed) throw new Error('kernel pool used after dispose()');
+    if (args.length > NEXT - ARGS) throw new RangeError(`a job takes at most ${NEXT - ARGS} arguments, got ${args.length}`);
     const ctl = this.ctl;
     // Close the counter first, so a late thread cannot claim a chunk of a half-written job.
     Atomics.store(ctl, NEXT, CLOSED);

@@ -6,7 +6,8 @@ import { rmsnorm } from '../kernels/rmsnorm.js';
 import { ropeAngles, ropeInvFreq, rotate } from '../kernels/rope.js';
 import { TsBackend } from '../kernels/ts-backend.js';
 import type { ModelConfig } from '../formats/model-config.js';
-import type { ForwardHooks } from './hooks.js';
+import type { ForwardHooks, LinearName } from './hooks.js';
+import { BatchLayout } from './batch-layout.js';
 import { buildWeights, type ModelWeights } from './weights.js';
 
 export interface ForwardOptions {
@@ -15,7 +16,18 @@ export interface ForwardOptions {
   hooks?: ForwardHooks;
 }
 
-/** Activations for a batch of n tokens, reused while n does not grow. */
+/** One sequence's share of a batched forward step: its new tokens after what its own cache holds. */
+export interface BatchPart extends ForwardOptions {
+  tokens: ArrayLike<number>;
+  cache: KVCache;
+  /**
+   * These tokens are tokens `from`… of one forward of `of` tokens (a prompt prefilled in chunks):
+   * they get the bits that forward would give them. Default: a forward of just these tokens.
+   */
+  chunkOf?: { from: number; of: number };
+}
+
+/** Activations for a batch of n rows, reused while n does not grow. */
 class Scratch {
   constructor(
     readonly n: number,
@@ -28,8 +40,35 @@ class Scratch {
     readonly proj = new Float32Array(n * c.dim),
     readonly gate = new Float32Array(n * c.hiddenDim),
     readonly up = new Float32Array(n * c.hiddenDim),
+    /** One sequence's rows gathered from a batch: its queries, keys, values, attention output, linear input. */
+    readonly seqQ = new Float32Array(n * c.nHeads * c.headDim),
+    readonly seqK = new Float32Array(n * c.nKvHeads * c.headDim),
+    readonly seqV = new Float32Array(n * c.nKvHeads * c.headDim),
+    readonly seqAtt = new Float32Array(n * c.nHeads * c.headDim),
+    readonly seqIn = new Float32Array(n * Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)),
   ) {}
 }
+
+/** A sequence in one step: its rows, positions, cache and hooks, and RoPE's angles at its positions. */
+interface StepSequence {
+  n: number;
+  cache: KVCache;
+  startPos: number;
+  hooks: ForwardHooks | undefined;
+  cos: Float64Array;
+  sin: Float64Array;
+  /** Split one token's keys across the threads (a forward of the sequence's tokens alone does; a chunk of a longer prompt does not). */
+  splitKeys: boolean;
+}
+
+/** A step's sequences and where their rows sit in the stacked activations. */
+interface Step {
+  layout: BatchLayout;
+  seqs: StepSequence[];
+}
+
+/** Prompts longer than this in a chunked forward: one-shot attention over them never splits keys (≥ 16 tiles of 4 tokens). */
+export const MIN_CHUNKED_PROMPT = 64;
 
 /** A Llama-family decoder: one forward pass whose variants (GQA, bias, tied, rope scaling, sliding window) come from the config. */
 export class Model {
@@ -37,8 +76,6 @@ export class Model {
   private readonly scratch: (Scratch | undefined)[] = [];
   private depth = 0;
   private readonly invFreq: Float64Array;
-  /** RoPE angles of the positions the last layers ran at: every layer of a forward pass shares them. */
-  private angles = { startPos: -1, n: 0, cos: new Float64Array(0), sin: new Float64Array(0) };
 
   private constructor(
     readonly config: ModelConfig,
@@ -60,102 +97,164 @@ export class Model {
 
   /** Runs `tokens` after what `cache` holds, appending their K/V; returns last-token (or all) logits. */
   forward(tokens: ArrayLike<number>, cache: KVCache, opts: ForwardOptions = {}): Float32Array {
-    const n = tokens.length;
-    if (n === 0) throw new RangeError('forward: no tokens');
-    if (cache.seen + n > this.config.maxSeqLen)
-      throw new RangeError(`context overflow: ${cache.seen} + ${n} tokens exceed the model's context of ${this.config.maxSeqLen}`);
-    const hidden = this.embed(tokens);
-    const startPos = cache.seen;
-    for (let l = 0; l < this.config.nLayers; l++) this.layerForward(l, hidden, n, cache, startPos, opts.hooks);
-    cache.seen += n;
-    if (opts.allLogits) return this.head(hidden, n);
-    return this.head(hidden.subarray((n - 1) * this.config.dim), 1);
+    return this.forwardBatch([{ tokens, cache, ...opts }])[0]!;
   }
 
-  /** Token embeddings, n × dim. */
-  embed(tokens: ArrayLike<number>): Float32Array {
+  /**
+   * One step over several sequences, each after its own cache: the linear layers run once over all
+   * their rows (one pass over the weights), RoPE at each row's position, attention and hooks per
+   * sequence. Each sequence's logits are bit for bit those of its own `forward` (on the WebAssembly
+   * and TypeScript kernels): every row is summed in the order its own forward would sum it.
+   */
+  forwardBatch(parts: readonly BatchPart[]): Float32Array[] {
+    if (parts.length === 0) throw new RangeError('forwardBatch: no sequences');
+    if (new Set(parts.map((p) => p.cache)).size !== parts.length) throw new RangeError('forwardBatch: two parts share a cache');
+    const chunks = parts.map((p) => {
+      const n = p.tokens.length;
+      if (n === 0) throw new RangeError('forward: no tokens');
+      if (p.cache.seen + n > this.config.maxSeqLen)
+        throw new RangeError(`context overflow: ${p.cache.seen} + ${n} tokens exceed the model's context of ${this.config.maxSeqLen}`);
+      const c = p.chunkOf ?? { from: 0, of: n };
+      if (!(Number.isInteger(c.from) && c.from >= 0 && c.from + n <= c.of)) throw new RangeError(`forward: tokens ${c.from}…${c.from + n} are not inside a forward of ${c.of}`);
+      // Chunks must start on a tile of 4 (as the one-shot forward's tiles do) and the whole prompt be long enough never to split keys.
+      if (c.of !== n && (c.from % 4 !== 0 || c.of < MIN_CHUNKED_PROMPT))
+        throw new RangeError(`forward: a chunk must start at a multiple of 4 of a prompt of at least ${MIN_CHUNKED_PROMPT} tokens, got ${c.from} of ${c.of}`);
+      return { n, from: c.from, of: c.of };
+    });
+    const layout = new BatchLayout(chunks);
+    const { dim } = this.config;
+    const hidden = new Float32Array(layout.total * dim);
+    const seqs = parts.map((p, i): StepSequence => {
+      const { n, of } = chunks[i]!;
+      this.embed(p.tokens, hidden, layout.rows[i]!);
+      const { cos, sin } = this.angles(p.cache.seen, n);
+      return { n, cache: p.cache, startPos: p.cache.seen, hooks: p.hooks, cos, sin, splitKeys: of === n };
+    });
+    const step = { layout, seqs };
+    for (let l = 0; l < this.config.nLayers; l++) this.stepLayer(l, hidden, step);
+    for (const s of seqs) s.cache.seen += s.n;
+    // The classifier's rows: every token of a part that wants all logits, else its last; kinds as its forward would give them.
+    const out = parts.map((p, i) => (p.allLogits ? { n: chunks[i]!.n, from: chunks[i]!.from, of: chunks[i]!.of } : { n: 1, from: 0, of: 1 }));
+    const headLayout = new BatchLayout(out);
+    const x = new Float32Array(headLayout.total * dim);
+    parts.forEach((p, i) => {
+      const rows = layout.rows[i]!;
+      const take = p.allLogits ? rows : rows.subarray(rows.length - 1);
+      take.forEach((r, t) => x.set(hidden.subarray(r * dim, (r + 1) * dim), headLayout.rows[i]![t]! * dim));
+    });
+    const logits = this.headRows(x, headLayout);
+    const V = this.config.vocabSize;
+    return parts.map((_, i) => {
+      const rows = headLayout.rows[i]!;
+      const own = new Float32Array(rows.length * V);
+      rows.forEach((r, t) => own.set(logits.subarray(r * V, (r + 1) * V), t * V));
+      return own;
+    });
+  }
+
+  /** Token embeddings, n × dim (or written to rows `at` of `out`). */
+  embed(tokens: ArrayLike<number>, out = new Float32Array(tokens.length * this.config.dim), at?: Int32Array): Float32Array {
     const { dim, vocabSize } = this.config;
-    const out = new Float32Array(tokens.length * dim);
     for (let t = 0; t < tokens.length; t++) {
       const id = tokens[t]!;
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new RangeError(`token id ${id} outside vocabulary of ${vocabSize}`);
-      dequantize(this.weights.embed.dtype, this.weights.embed.data, id * dim, dim, out, t * dim);
+      dequantize(this.weights.embed.dtype, this.weights.embed.data, id * dim, dim, out, (at ? at[t]! : t) * dim);
     }
     return out;
   }
 
   /** One transformer block over n tokens at positions startPos…, updating `hidden` in place. */
   layerForward(l: number, hidden: Float32Array, n: number, cache: KVCache, startPos: number, hooks?: ForwardHooks): void {
-    const s = this.scratchFor(n);
+    const { cos, sin } = this.angles(startPos, n);
+    this.stepLayer(l, hidden, { layout: new BatchLayout([{ n, from: 0, of: n }]), seqs: [{ n, cache, startPos, hooks, cos, sin, splitKeys: true }] });
+  }
+
+  private stepLayer(l: number, hidden: Float32Array, step: Step): void {
+    const s = this.scratchFor(step.layout.total);
     this.depth++;
     try {
-      this.blockForward(l, s, hidden, n, cache, startPos, hooks);
+      this.blockForward(l, s, hidden, step);
     } finally {
       this.depth--;
     }
   }
 
-  private blockForward(l: number, s: Scratch, hidden: Float32Array, n: number, cache: KVCache, startPos: number, hooks: ForwardHooks | undefined): void {
+  private blockForward(l: number, s: Scratch, hidden: Float32Array, { layout, seqs }: Step): void {
     const c = this.config;
     const w = this.weights.layers[l]!;
     const { dim, headDim, nHeads, nKvHeads, hiddenDim } = c;
     const group = nHeads / nKvHeads;
     const be = this.backend;
+    const rows = layout.kinds;
+    const N = layout.total;
+    const qw = nHeads * headDim;
+    const kw = nKvHeads * headDim;
+    const linearInput = (name: LinearName, x: Float32Array, width: number) =>
+      seqs.forEach((q, i) => q.hooks?.onLinearInput && q.hooks.onLinearInput(l, name, layout.gather(x, width, i, s.seqIn), q.n));
 
-    rmsnorm(s.xn, hidden, w.attnNorm, n, dim, c.normEps);
-    hooks?.onLinearInput?.(l, 'qkv', s.xn, n);
-    be.matmulShared([s.q, s.k, s.v], s.xn, n, [w.wq, w.wk, w.wv]);
-    if (w.bq) addBias(s.q, w.bq, n);
-    if (w.bk) addBias(s.k, w.bk, n);
-    if (w.bv) addBias(s.v, w.bv, n);
+    rmsnorm(s.xn, hidden, w.attnNorm, N, dim, c.normEps);
+    linearInput('qkv', s.xn, dim);
+    be.matmulShared([s.q, s.k, s.v], s.xn, rows, [w.wq, w.wk, w.wv]);
+    if (w.bq) addBias(s.q, w.bq, N);
+    if (w.bk) addBias(s.k, w.bk, N);
+    if (w.bv) addBias(s.v, w.bv, N);
 
-    const heads = cache.layer(l);
-    const { cos, sin } = this.anglesFor(startPos, n);
-    const half = headDim / 2;
-    for (let t = 0; t < n; t++) {
-      const pos = startPos + t;
-      rotate(s.q, t * nHeads * headDim, nHeads, headDim, cos, sin, t * half, c.ropeLayout);
-      rotate(s.k, t * nKvHeads * headDim, nKvHeads, headDim, cos, sin, t * half, c.ropeLayout);
-      for (let h = 0; h < nKvHeads; h++) {
-        const o = (t * nKvHeads + h) * headDim;
-        heads[h]!.append(s.k, o, s.v, o, pos);
+    seqs.forEach((seq, i) => {
+      const { n, startPos, cos, sin } = seq;
+      const q = layout.gather(s.q, qw, i, s.seqQ);
+      const k = layout.gather(s.k, kw, i, s.seqK);
+      const v = layout.gather(s.v, kw, i, s.seqV);
+      const heads = seq.cache.layer(l);
+      const half = headDim / 2;
+      for (let t = 0; t < n; t++) {
+        rotate(q, t * qw, nHeads, headDim, cos, sin, t * half, c.ropeLayout);
+        rotate(k, t * kw, nKvHeads, headDim, cos, sin, t * half, c.ropeLayout);
+        for (let h = 0; h < nKvHeads; h++) {
+          const o = (t * nKvHeads + h) * headDim;
+          heads[h]!.append(k, o, v, o, startPos + t);
+        }
       }
-    }
-    be.attend(s.att, s.q, n, heads, startPos, group, c.slidingWindow);
-    hooks?.afterAttention?.({ layer: l, queries: s.q.subarray(0, n * nHeads * headDim), n, startPos, heads });
+      const att = layout.gather(s.att, qw, i, s.seqAtt);
+      be.attend(att, q, n, heads, startPos, group, c.slidingWindow, seq.splitKeys);
+      seq.hooks?.afterAttention?.({ layer: l, queries: q, n, startPos, heads });
+      layout.scatter(att, s.att, qw, i);
+    });
 
-    hooks?.onLinearInput?.(l, 'o', s.att, n);
-    be.matmul(s.proj, s.att, n, w.wo);
-    addInPlace(hidden, s.proj, n * dim);
+    linearInput('o', s.att, qw);
+    be.matmulShared([s.proj], s.att, rows, [w.wo]);
+    addInPlace(hidden, s.proj, N * dim);
 
-    rmsnorm(s.xn, hidden, w.ffnNorm, n, dim, c.normEps);
-    hooks?.onLinearInput?.(l, 'gateUp', s.xn, n);
-    be.matmulShared([s.gate, s.up], s.xn, n, [w.wGate, w.wUp]);
-    be.swiglu(s.gate, s.up, n * hiddenDim);
-    hooks?.onLinearInput?.(l, 'down', s.gate, n);
-    be.matmul(s.proj, s.gate, n, w.wDown);
-    addInPlace(hidden, s.proj, n * dim);
+    rmsnorm(s.xn, hidden, w.ffnNorm, N, dim, c.normEps);
+    linearInput('gateUp', s.xn, dim);
+    be.matmulShared([s.gate, s.up], s.xn, rows, [w.wGate, w.wUp]);
+    be.swiglu(s.gate, s.up, N * hiddenDim);
+    linearInput('down', s.gate, hiddenDim);
+    be.matmulShared([s.proj], s.gate, rows, [w.wDown]);
+    addInPlace(hidden, s.proj, N * dim);
   }
 
   /** Final norm and classifier over n rows of hidden state: n × vocab logits. */
   head(hidden: Float32Array, n: number): Float32Array {
+    return this.headRows(hidden, new BatchLayout([{ n, from: 0, of: n }]));
+  }
+
+  private headRows(hidden: Float32Array, layout: BatchLayout): Float32Array {
     const { dim, vocabSize, normEps } = this.config;
+    const n = layout.total;
     const xn = new Float32Array(n * dim);
     rmsnorm(xn, hidden, this.weights.finalNorm, n, dim, normEps);
     const logits = new Float32Array(n * vocabSize);
-    this.backend.matmul(logits, xn, n, this.weights.lmHead);
+    this.backend.matmulShared([logits], xn, layout.kinds, [this.weights.lmHead]);
     return logits;
   }
 
-  private anglesFor(startPos: number, n: number): { cos: Float64Array; sin: Float64Array } {
-    const a = this.angles;
-    if (a.startPos === startPos && a.n === n) return a;
+  /** RoPE's cos and sin at positions startPos…startPos + n. */
+  private angles(startPos: number, n: number): { cos: Float64Array; sin: Float64Array } {
     const half = this.invFreq.length;
-    const cos = a.cos.length >= n * half ? a.cos : new Float64Array(n * half);
-    const sin = a.sin.length >= n * half ? a.sin : new Float64Array(n * half);
+    const cos = new Float64Array(n * half);
+    const sin = new Float64Array(n * half);
     for (let t = 0; t < n; t++) ropeAngles(startPos + t, this.invFreq, cos, sin, t * half);
-    this.angles = { startPos, n, cos, sin };
-    return this.angles;
+    return { cos, sin };
   }
 
   private scratchFor(n: number): Scratch {
