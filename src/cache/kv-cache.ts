@@ -28,6 +28,11 @@ export class KVCache {
     this.heads = opts.heads ?? Array.from({ length: shape.nLayers }, () => Array.from({ length: shape.nKvHeads }, newHead));
   }
 
+  /** Whether entries are stored KIVI-quantised (attention then reads quantised keys of entries appended earlier). */
+  get quantized(): boolean {
+    return this.heads[0]?.[0] instanceof QuantizedHeadCache;
+  }
+
   /** Makes every head keep running attention sums from now on (H2O). */
   trackAttentionSums(): void {
     for (const hs of this.heads) for (const h of hs) h.trackAttentionSums();

@@ -6,29 +6,12 @@ import type { Segment } from '../press/segment.js';
 import { Compression, type CompressionOptions, type Decoding } from '../press/compression.js';
 import { combineHooks, type SequenceContext } from '../press/press-hooks.js';
 import type { SegmentRange } from '../press/segment-range.js';
-import { TextStreamer } from '../tokenizer/text-streamer.js';
 import { recordQueries, type PrefillRecord } from './prefill-record.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { Sampler, type SamplingOptions } from './sampler.js';
-import { StopMatcher } from './stop-matcher.js';
+import { Generation, type FinishReason, type GeneratedToken, type GenerateOptions, type Pick } from './generation.js';
 import { tokenisePrompt } from './tokenise-prompt.js';
 
-export interface GenerateOptions extends SamplingOptions {
-  maxTokens?: number;
-  /** Extra token ids that end generation (the tokenizer's EOS ids always do). */
-  stopTokens?: number[];
-  /** Strings that end generation; the text up to them is returned, the stop string is not. */
-  stop?: string[];
-}
-
-export interface GeneratedToken {
-  id: number;
-  /** Text this token completes (may be empty while a UTF-8 sequence or a possible stop string is pending). */
-  text: string;
-}
-
-/** Why the last generation ended: a stop token or string, its token limit, or the model's context end. */
-export type FinishReason = 'stop' | 'length' | 'context';
+export type { FinishReason, GeneratedToken, GenerateOptions } from './generation.js';
 
 export interface SessionStats {
   promptTokens: number;
@@ -94,6 +77,19 @@ export class Session {
    * prompt, compressing the cache with `press` after each layer's attention when asked.
    */
   prefill(prompt: string | readonly number[], opts: PrefillOptions = {}): Float32Array {
+    const { ids, hooks } = this.preparePrefill(prompt, opts);
+    const t0 = performance.now();
+    const logits = opts.from ? this.replay(opts.from, ids, hooks) : this.model.forward(ids, this.cache, { hooks });
+    this.finishPrefill(logits, ids.length, performance.now() - t0);
+    return logits;
+  }
+
+  /**
+   * The forward a prefill runs, for whoever runs it (this session, or a batch): tokenises the
+   * prompt, records its tokens and segments, and returns its ids with the hooks to run them with
+   * (the compression's press and the caller's). Then call `finishPrefill` with its last logits.
+   */
+  preparePrefill(prompt: string | readonly number[], opts: Omit<PrefillOptions, 'from'> = {}): { ids: number[]; hooks: ForwardHooks | undefined } {
     const { ids, ranges } = tokenisePrompt(this.tokenizer, prompt, opts.segments, this.cache.seen);
     if (ids.length === 0) throw new RangeError('empty prompt');
     const room = this.model.config.maxSeqLen - this.cache.seen;
@@ -102,14 +98,15 @@ export class Session {
     this.cache.tokens.push(...ids);
     this.segments.push(...ranges);
     const press = opts.compress === false ? undefined : this.compression.prefillHooks(this.sequenceContext());
-    const hooks = combineHooks(opts.hooks, press);
-    const t0 = performance.now();
-    if (opts.from) this.lastLogits = this.replay(opts.from, ids, hooks);
-    else this.lastLogits = this.model.forward(ids, this.cache, { hooks });
-    this.stats.prefillMs += performance.now() - t0;
-    this.stats.promptTokens += ids.length;
+    return { ids, hooks: combineHooks(opts.hooks, press) };
+  }
+
+  /** Takes the logits of a prefill's last token (see `preparePrefill`); `ms` is the time it took. */
+  finishPrefill(logits: Float32Array, tokens: number, ms: number): void {
+    this.lastLogits = logits;
+    this.stats.prefillMs += ms;
+    this.stats.promptTokens += tokens;
     this.decodingStarted = false;
-    return this.lastLogits;
   }
 
   /**
@@ -138,46 +135,58 @@ export class Session {
   /** Runs one token; returns its logits. The first step after a prefill starts the decoding phase. */
   step(token: number, hooks?: ForwardHooks): Float32Array {
     const t0 = performance.now();
+    const logits = this.model.forward([token], this.cache, { hooks: this.prepareStep(token, hooks) });
+    this.finishStep(logits, performance.now() - t0);
+    return logits;
+  }
+
+  /** The hooks one decoding step runs `token` with (its decoding press's and `hooks`), for whoever runs it; then `finishStep`. */
+  prepareStep(token: number, hooks?: ForwardHooks): ForwardHooks | undefined {
     if (!this.decodingStarted) {
       this.decoding = this.compression.startDecoding(this.cache.seen);
       this.decodingStarted = true;
     }
     this.cache.tokens.push(token);
-    hooks = combineHooks(hooks, this.decoding?.stepHooks(this.sequenceContext()));
-    this.lastLogits = this.model.forward([token], this.cache, { hooks });
-    this.stats.decodeMs += performance.now() - t0;
+    return combineHooks(hooks, this.decoding?.stepHooks(this.sequenceContext()));
+  }
+
+  finishStep(logits: Float32Array, ms: number): void {
+    this.lastLogits = logits;
+    this.stats.decodeMs += ms;
+  }
+
+  /** The logits of the last token run (a prefill's or a step's). */
+  get logits(): Float32Array | undefined {
     return this.lastLogits;
   }
 
   /** Streams generated tokens after the prefilled prompt until a stop condition, max tokens or the context end. */
   async *generate(opts: GenerateOptions = {}, hooks?: ForwardHooks): AsyncGenerator<GeneratedToken> {
     if (!this.lastLogits) throw new Error('generate: prefill a prompt first');
-    const sampler = new Sampler(opts);
-    const stopIds = new Set([...this.tokenizer.eosIds, ...(opts.stopTokens ?? [])]);
-    const stops = new StopMatcher(opts.stop ?? []);
-    const streamer = new TextStreamer(this.tokenizer);
-    const max = opts.maxTokens ?? 256;
+    const g = this.startGeneration(opts);
     let logits = this.lastLogits;
-    this.finish = undefined;
-    for (let i = 0; i < max; i++) {
-      const id = sampler.sample(logits);
-      if (stopIds.has(id)) {
-        this.finish = 'stop';
-        break;
-      }
-      this.stats.generatedTokens++;
-      const { text, stopped } = stops.push(streamer.push(id));
-      yield { id, text };
-      if (stopped || this.cache.seen >= this.model.config.maxSeqLen) {
-        this.finish = stopped ? 'stop' : 'context';
-        return;
-      }
-      logits = this.step(id, hooks);
+    for (;;) {
+      const pick = this.pick(g, logits);
+      yield* pick.tokens;
+      if (pick.step !== undefined) logits = this.step(pick.step, hooks);
+      if (pick.finish) return;
       await new Promise((r) => setImmediate(r));
     }
-    this.finish ??= 'length';
-    const tail = stops.push(streamer.flush()).text + stops.flush();
-    if (tail) yield { id: -1, text: tail };
+  }
+
+  /** A generation after what the session has run (see `pick`); `generate` is the one-session loop over it. */
+  startGeneration(opts: GenerateOptions = {}): Generation {
+    this.finish = undefined;
+    return new Generation(this.tokenizer, this.model.config.maxSeqLen, opts);
+  }
+
+  /** The generation's choice after `logits`, counted in the session's stats and finish. */
+  pick(g: Generation, logits: Float32Array): Pick {
+    const before = g.count;
+    const pick = g.pick(logits, this.cache.seen);
+    this.stats.generatedTokens += g.count - before;
+    if (pick.finish) this.finish = pick.finish;
+    return pick;
   }
 
   private sequenceContext(): SequenceContext {

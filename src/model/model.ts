@@ -257,6 +257,11 @@ export class Model {
     return { cos, sin };
   }
 
+  /** Rows of the largest activation buffers allocated so far (a step's tokens, or a chunk's). */
+  get activationRows(): number {
+    return Math.max(0, ...this.scratch.map((s) => s?.n ?? 0));
+  }
+
   private scratchFor(n: number): Scratch {
     const have = this.scratch[this.depth];
     if (have && have.n >= n) return have;
