@@ -19,6 +19,8 @@ export interface SequenceRequest {
   onToken?(t: GeneratedToken): void;
   /** Aborting ends the sequence before its next step. */
   signal?: AbortSignal;
+  /** Called once the prompt's last chunk has run (and its press compressed the cache), before the first token is picked. */
+  onPrefilled?(): void;
 }
 
 export interface SchedulerOptions {
@@ -99,9 +101,12 @@ export class BatchScheduler {
   private async run(): Promise<void> {
     this.looping = true;
     try {
-      while (this.sequences.length > 0) {
+      // Every step, the first included, starts on a turn of its own: submit returns before any token
+      // is streamed, and other work (a server's requests) runs between steps.
+      for (;;) {
+        await new Promise((r) => setImmediate(r));
+        if (this.sequences.length === 0) break;
         this.step();
-        if (this.sequences.length > 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.looping = false;
@@ -156,6 +161,7 @@ export class BatchScheduler {
         if (!last) return;
         session.finishPrefill(logits[i]!, s.ids.length, ms);
         s.generation = session.startGeneration(s.req.generate);
+        s.req.onPrefilled?.();
       }
       this.pick(s, logits[i]!);
     });

@@ -11,7 +11,7 @@ import { KvBudget } from './kv-budget.js';
 import { prefixRoutes } from './prefix-routes.js';
 import { PrefixStore } from './prefix-store.js';
 import { UNSUPPORTED } from './request-schemas.js';
-import { RoundRobinEngine } from './round-robin-engine.js';
+import { BatchEngine } from './batch-engine.js';
 import { shuttingDown } from './serve-generation.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -23,7 +23,7 @@ export interface ServerOptions {
   modelName?: string;
   /** One KV byte budget for every running sequence and stored prefix. */
   kvBudgetBytes: number;
-  /** Most tokens one engine step processes (decode tokens plus new prompts); unbounded by default. */
+  /** Most tokens one engine step processes: every decoding sequence's token, then prompt chunks (default 2048). */
   maxBatchTokens?: number;
   /** When set, /v1/ requests need `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
@@ -57,7 +57,7 @@ export interface KvtrimServer {
 export async function createServer(opts: ServerOptions): Promise<KvtrimServer> {
   const started = Math.floor(Date.now() / 1000);
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const engine = new RoundRobinEngine(opts.model, opts.tokenizer, { maxBatchTokens: opts.maxBatchTokens });
+  const engine = new BatchEngine(opts.model, opts.tokenizer, { maxBatchTokens: opts.maxBatchTokens });
   const ctx: ServerContext = {
     model: opts.model,
     tokenizer: opts.tokenizer,

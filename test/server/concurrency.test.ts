@@ -5,11 +5,13 @@ import { PROMPTS, alone, bytesPerPosition, startServer } from './server-fixture.
 
 const MAX = 24;
 
-test('16 concurrent clients all complete, each with the greedy output it gets alone', async () => {
+test('16 concurrent clients all complete in shared batched steps, each with the greedy output it gets alone', async () => {
   const s = await startServer();
   try {
     const got = await Promise.all(PROMPTS.map((prompt) => s.client.completions.create({ model: 'kvtrim-tiny', prompt, max_tokens: MAX, temperature: 0 })));
     for (const [i, r] of got.entries()) assert.equal(r.choices[0]!.text, (await alone(PROMPTS[i]!, { maxTokens: MAX, temperature: 0 })).text, `client ${i}`);
+    // Batched: the 16 sequences' 16 × (MAX + 1) forwards shared steps (one pass over the weights each).
+    assert.ok(s.server.engine.steps <= 4 * (MAX + 1), `${s.server.engine.steps} engine steps for 16 × ${MAX + 1} forwards`);
     const m = await s.metrics();
     assert.equal(m.get('kvtrim_requests_total{status="200"}'), 16);
     assert.equal(m.get('kvtrim_running_sequences'), 0);
