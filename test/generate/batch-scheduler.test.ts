@@ -167,3 +167,19 @@ test('a 4k-token prompt prefilled in chunks of 512 never holds activations for m
   cache.free();
   session.free();
 });
+
+test('a sequence submitted as the last running one settles still runs to its end (the loop restarts for it)', async () => {
+  const { model } = tiny;
+  const scheduler = new BatchScheduler(model);
+  const first = new Session(model, tiny.tokenizer);
+  const second = new Session(model, tiny.tokenizer);
+  // The first result settles inside the scheduler's last step; the second is submitted in that same turn.
+  const chained = scheduler.submit({ session: first, prompt: story(0), generate: { maxTokens: 4, temperature: 0 } }).then(() =>
+    scheduler.submit({ session: second, prompt: story(1), generate: { maxTokens: 4, temperature: 0 } }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 20_000)));
+  assert.equal(await Promise.race([chained, deadline]), 'length');
+  clearTimeout(timer);
+  assert.equal(second.stats.generatedTokens, 4);
+});
