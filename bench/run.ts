@@ -21,8 +21,9 @@ const opts = new Command('bench')
   .option('--prompt-tokens <n>', 'prompt length', Number, 512)
   .option('--gen-tokens <n>', 'decode steps', Number, 128)
   .option('--native-gemm', 'kvtrim prefill on onnxruntime-node\'s GEMM when installed')
+  .option('--batches <list>', 'sequences decoding together for the batch table (SmolLM2-135M shape, F32 and Q8_0)', list, ['1', '4', '16'])
   .parse(process.argv)
-  .opts<{ shapes: string[]; dtypes: (DType | QuantMix)[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean }>();
+  .opts<{ shapes: string[]; dtypes: (DType | QuantMix)[]; threads: string[]; promptTokens: number; genTokens: number; nativeGemm: boolean; batches: string[] }>();
 
 /** Rows measured above this 1-minute load average are marked: a busy core skews both engines. */
 const QUIET_LOAD = 0.5;
@@ -80,3 +81,25 @@ for (const shape of opts.shapes)
     const busy = rs.some((x) => x.load > QUIET_LOAD) ? ' * measured above load average 0.5' : '';
     console.log(`${shape.padEnd(14)} ${dtype.padEnd(6)} prefill ${fmt(pk)} vs ${fmt(pl)} (${fmt(pk / pl, 2)}×)   decode ${fmt(dk)} vs ${fmt(dl)} (${fmt(dk / dl, 2)}×), ceiling ${fmt(ceiling)} tok/s (${fmt(ceiling / dk, 2)}× above kvtrim)${busy}`);
   }
+
+// Batched decoding: aggregate decode tok/s of N sequences (each its own 128-token prompt and cache)
+// against one, and against node-llama-cpp with N sequences of one context, same file, same run.
+const batchShape = 'smollm2-135m';
+if (opts.batches.length > 0 && opts.shapes.includes(batchShape)) {
+  console.log(`\nbatched decode, ${batchShape}: aggregate tok/s (all sequences' tokens ÷ wall time), ms per step`);
+  console.log('dtype   thr  batch | kvtrim tok/s  ms/step  × batch 1 | llama.cpp tok/s  ms/step  × batch 1 | ratio');
+  for (const dtype of (['f32', 'q8_0'] as const).filter((d) => opts.dtypes.includes(d))) {
+    const path = benchModelPath(batchShape, dtype);
+    for (const t of opts.threads) {
+      let one: Comparison | undefined;
+      for (const b of opts.batches) {
+        const load = loadavg()[0]!;
+        const r = await compareEngines(path, { threads: Number(t), promptTokens: 128, genTokens: 32, batch: Number(b), nativeGemm: opts.nativeGemm }, true);
+        one ??= r;
+        console.log(
+          `${dtype.padEnd(6)} ${t.padStart(4)}${load > QUIET_LOAD ? '*' : ' '} ${b.padStart(5)} | ${fmt(r.kvtrim.decode_tps).padStart(12)} ${fmt(r.kvtrim.step_ms).padStart(8)} ${fmt(r.kvtrim.decode_tps / one.kvtrim.decode_tps, 2).padStart(10)} | ${fmt(r.llamacpp?.decode_tps).padStart(15)} ${fmt(r.llamacpp?.step_ms).padStart(8)} ${fmt((r.llamacpp?.decode_tps ?? NaN) / (one.llamacpp?.decode_tps ?? NaN), 2).padStart(10)} | ${fmt(r.ratio?.decode, 2).padStart(5)}`,
+        );
+      }
+    }
+  }
+}

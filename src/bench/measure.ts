@@ -6,7 +6,7 @@ import type { Engine, Throughput, ThroughputOptions } from './throughput.js';
 export function measureEngine(engine: Engine, path: string, o: ThroughputOptions, vocabSize?: number): Promise<Throughput & { vocabSize?: number }> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const child = fileURLToPath(new URL(`./engine-child.${ext}`, import.meta.url));
-  const args = JSON.stringify({ engine, path, vocabSize, threads: o.threads, promptTokens: o.promptTokens, genTokens: o.genTokens, nativeGemm: o.nativeGemm });
+  const args = JSON.stringify({ engine, path, vocabSize, threads: o.threads, promptTokens: o.promptTokens, genTokens: o.genTokens, batch: o.batch, nativeGemm: o.nativeGemm });
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...loaderFlags(process.execArgv), child, args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

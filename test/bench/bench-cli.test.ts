@@ -24,6 +24,18 @@ test('kvtrim bench --vs-llamacpp --json: the last line is one JSON object with b
   assert.ok(Math.abs(last.ratio!.decode! - last.kvtrim!.decode_tps! / last.llamacpp!.decode_tps!) < 1e-9);
 });
 
+test('kvtrim bench --batch 4 --vs-llamacpp: decode tok/s counts every sequence\'s tokens over the same wall time as the step times', () => {
+  const r = bench(['--threads', '1', '--prompt-tokens', '16', '--gen-tokens', '6', '--batch', '4', '--vs-llamacpp', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
+  for (const engine of ['kvtrim', 'llamacpp']) {
+    const t = last[engine]!;
+    assert.ok(t.step_ms! > 0, `${engine}.step_ms`);
+    // 4 sequences × 6 tokens in 6 steps.
+    assert.ok(Math.abs(t.decode_tps! - (4 * 6) / ((6 * t.step_ms!) / 1000)) < 1e-6 * t.decode_tps!, `${engine}: ${JSON.stringify(t)}`);
+  }
+});
+
 test('kvtrim bench rejects bad numbers and a missing model with a clear message', () => {
   const r = bench(['--threads', '0']);
   assert.notEqual(r.status, 0);
