@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { calibrationFromModel, calibrationFromTokens, rankDeficiencyWarning } from '../prune/calibration.js';
 import { checkOutputDir, writePrunedModel } from '../prune/export-pruned.js';
 import { pruneModel, type MatrixPruneReport, type PruneMethod } from '../prune/prune-model.js';
-import { parseSparsityPattern, patternLabel } from '../prune/sparsity-pattern.js';
+import { parseSparsityPattern, patternLabel, sparseLayoutOf } from '../prune/sparsity-pattern.js';
 import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
 
 interface PruneFlags extends ModelFlags {
@@ -19,11 +19,12 @@ interface PruneFlags extends ModelFlags {
   percdamp: number;
   trueSequential?: boolean;
   reconError: boolean;
+  dense?: boolean;
   out: string;
 }
 
 export function register(program: Command): void {
-  addModelOptions(program.command('prune').description('one-shot weight pruning (SparseGPT or magnitude) of every transformer linear layer; writes an HF checkpoint'))
+  addModelOptions(program.command('prune').description('one-shot weight pruning (SparseGPT or magnitude) of every transformer linear layer; writes an HF checkpoint with the pruned matrices stored sparse'))
     .option('--sparsity <s>', 'fraction of weights to zero, e.g. 0.5', numberFlag('sparsity'))
     .option('--pattern <n:m>', 'semi-structured sparsity: n zeros in every m consecutive inputs (2:4, 4:8)')
     .option('--method <name>', 'sparsegpt | magnitude', 'sparsegpt')
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option('--percdamp <f>', 'SparseGPT damping, fraction of mean(diag H)', numberFlag('percdamp'), 0.01)
     .option('--true-sequential', 'prune q/k/v, o, gate/up, down in turn, each on inputs from the pruned ones')
     .option('--no-recon-error', 'skip measuring the reconstruction error of each matrix (saves time on large models)')
+    .option('--dense', 'store the pruned matrices dense with zeros (for tools that do not read kvtrim.sparse) instead of sparse')
     .requiredOption('--out <dir>', 'output directory (config.json, model.safetensors, tokenizer)')
     .action(async (flags: PruneFlags) => {
       const pattern = parseSparsityPattern(flags.sparsity, flags.pattern);
@@ -79,7 +81,7 @@ export function register(program: Command): void {
       bar.stop();
       const tPrune = performance.now();
 
-      const written = writePrunedModel(checkpoint, result.weights, flags.out, { tokenizerPath: flags.tokenizer });
+      const written = writePrunedModel(checkpoint, result.weights, flags.out, { tokenizerPath: flags.tokenizer, ...(flags.dense ? {} : { sparse: sparseLayoutOf(pattern) }) });
       printSummary(result.matrices);
       const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
       console.log(`time: load + calibration ${secs(t0, tCalib)} s, pruning ${secs(tCalib, tPrune)} s, writing ${secs(tPrune, performance.now())} s`);

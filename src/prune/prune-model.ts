@@ -1,7 +1,8 @@
 import { TENSOR_NAMES } from '../formats/checkpoint.js';
 import type { DType } from '../formats/tensor.js';
 import { f32ToBf16 } from '../formats/writers/encode-tensor.js';
-import { bf16ToF32, f16ToF32, f32ToF16, toFloat32 } from '../formats/dequant.js';
+import { bf16ToF32, f16ToF32, f32ToF16 } from '../formats/dequant.js';
+import { matrixToFloat32 } from '../formats/sparse-matrix.js';
 import type { LinearName } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { LayerWeights } from '../model/weights.js';
@@ -93,7 +94,7 @@ export function pruneModel(model: Model, calibration: readonly (readonly number[
         const factor = opts.method === 'sparsegpt' ? dampedInverseFactor(h!, layer[GROUP_MATRICES[g][0]!].cols, { percDamp: opts.percDamp }) : undefined;
         for (const key of GROUP_MATRICES[g]) {
           const m = layer[key];
-          const w = Float64Array.from(toFloat32(m.dtype, m.data, m.rows * m.cols));
+          const w = Float64Array.from(matrixToFloat32(m));
           const w0 = h && opts.measureError !== false ? Float64Array.from(w) : undefined;
           if (factor) sparseGptSweep(w, m.rows, m.cols, factor, opts.pattern, opts.blockSize);
           else magnitudePrune(w, m.rows, m.cols, opts.pattern);
