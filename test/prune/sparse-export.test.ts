@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
-import { matrixToFloat32 } from '../../src/formats/sparse-matrix.js';
+import { decodeSparse, matrixToFloat32 } from '../../src/formats/sparse-matrix.js';
+import { tensorBytes } from '../../src/formats/tensor.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
 import { createWasmBackend } from '../../src/kernels/wasm-backend.js';
 import { Model } from '../../src/model/model.js';
@@ -80,3 +81,48 @@ for (const [label, pattern, bound] of [
     const shrink = fileBytes(denseDir) - fileBytes(sparseDir);
     assert.ok(shrink > 0.9 * saved && shrink <= saved, `file ${fileBytes(sparseDir)} bytes sparse, ${fileBytes(denseDir)} dense; matrices save ${saved}`);
   });
+
+for (const [quant, pattern] of [['q8_0', ['--pattern', '2:4']], ['q4_0', ['--sparsity', '0.5']]] as const)
+  test(`kvtrim prune --quantize ${quant} stores sparse ${quant} matrices: their values are the --dense export's, and they run as the same matrices stored dense`, async () => {
+    const sparseDir = join(tmp, `${quant}-sparse`);
+    const denseDir = join(tmp, `${quant}-dense`);
+    for (const [dir, extra] of [[sparseDir, []], [denseDir, ['--dense']]] as const) {
+      const r = kvtrim(...pruneArgs(dir, [...pattern, '--quantize', quant, ...extra]));
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, new RegExp(`model\\.layers\\.1\\.mlp\\.down_proj\\.weight\\s+32×64\\s+\\d+\\.\\d+%\\s+\\S+\\s+${quant}`));
+    }
+    const sparse = loadCheckpoint(sparseDir);
+    const dense = loadCheckpoint(denseDir);
+    const asDense = new Map(sparse.tensors);
+    for (const [name, s] of sparse.tensors) {
+      if (!/_proj\.weight$/.test(name)) continue;
+      const d = dense.tensors.get(name)!;
+      const [rows, cols] = s.shape as [number, number];
+      assert.equal(s.dtype, quant, name);
+      assert.ok(s.sparse, `${name} is sparse`);
+      assert.equal(d.dtype, 'f32', `${name}: safetensors holds no dense ${quant}, so --dense writes its exact values in f32`);
+      // Equal as numbers: a q4_0 code 8 under a negative scale decodes to −0 where the f32 file holds 0.
+      const want = matrixToFloat32({ rows, cols, dtype: d.dtype, data: d.data });
+      assert.ok(matrixToFloat32({ rows, cols, dtype: s.dtype, data: s.data, sparse: s.sparse }).every((v, i) => v === want[i]), `${name}: same values`);
+      // On rows of 32 or 64, q4_0's row offset, masks and scales cost about what half its 4-bit codes save: it is only smaller than the f32 fallback.
+      const bound = quant === 'q8_0' ? tensorBytes(quant, rows * cols)! : d.data.byteLength;
+      assert.ok(s.data.byteLength < bound, `${name}: ${s.data.byteLength} bytes, not below ${bound}`);
+      asDense.set(name, { name, dtype: quant, shape: s.shape, data: decodeSparse(quant, s.data, rows, cols) });
+    }
+    ensureKernelsBuilt();
+    const wasm = await createWasmBackend({ threads: 1, nativeGemm: false });
+    try {
+      const run = (m: Model) => m.forward(prompt, m.newCache(), { allLogits: true });
+      const got = run(Model.fromCheckpoint(sparse, { backend: wasm }));
+      assert.ok(got.every(Number.isFinite));
+      assert.ok(sameBits(got, run(Model.fromCheckpoint({ ...sparse, tensors: asDense }, { backend: wasm }))), `sparse ${quant} gives the dense ${quant} logits bit for bit`);
+    } finally {
+      wasm.dispose();
+    }
+  });
+
+test('kvtrim prune --quantize takes q8_0 or q4_0 only', () => {
+  const r = kvtrim(...pruneArgs(join(tmp, 'never'), ['--pattern', '2:4', '--quantize', 'q5_0']));
+  assert.equal(r.code, 1);
+  assert.match(r.err, /--quantize must be q8_0 or q4_0, got 'q5_0'/);
+});
