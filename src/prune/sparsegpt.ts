@@ -4,7 +4,7 @@ import { selectSmallest, selectSmallestInGroup } from './select-smallest.js';
 import { checkPatternFits, type SparsityPattern } from './sparsity-pattern.js';
 
 export interface SweepResult {
-  /** SparseGPT's loss estimate Σ (w − q)² / U_ii² / 2 over the pruned weights. */
+  /** SparseGPT's loss estimate Σ (w − q)² / U_ii² / 2 over the pruned weights (with a grid, the rounded ones too). */
   loss: number;
   /** Weights the mask set to zero (dead-input columns are zeroed first; with saliency 0 the mask takes them first). */
   pruned: number;
