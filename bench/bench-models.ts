@@ -33,7 +33,7 @@ export function syntheticVocab(n: number): GgufVocab {
 }
 
 /** Weights ~ U(−a, a) with a = 1/√fan_in (norms near 1), so activations stay in a sane range over many layers. */
-function randomWeights(c: ModelConfig, seed: number): LogicalModel {
+export function randomWeights(c: ModelConfig, seed: number): LogicalModel {
   const rng = new Rng(seed);
   const rand = () => rng.next();
   const tensors: LogicalModel['tensors'] = new Map();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { summarizeCheckpoint } from '../formats/checkpoint-summary.js';
+import { summarizeCheckpoint, summarizeMatrices, type MatrixSummary } from '../formats/checkpoint-summary.js';
+import { sparseLayoutLabel } from '../formats/sparse-matrix.js';
 import { loadCheckpoint } from '../formats/load-checkpoint.js';
 import { defaultModelPath } from '../model/default-model.js';
 import { loadTokenizer } from '../tokenizer/load-tokenizer.js';
@@ -19,6 +20,7 @@ export function register(program: Command): void {
       ['architecture', c.arch],
       ['parameters', `${s.parameters.toLocaleString('en-US')} (${count(s.parameters)})`],
       ['weights', `${bytes(s.weightBytes)}; dtypes ${Object.entries(s.dtypes).map(([d, n]) => `${d} ×${n}`).join(', ')}`],
+      ['weight bytes', `${s.weightBytes.toLocaleString('en-US')} stored, ${s.denseWeightBytes.toLocaleString('en-US')} dense (${(s.weightBytes / s.denseWeightBytes).toFixed(3)}×)`],
       ['context length', String(c.maxSeqLen)],
       ['layers', String(c.nLayers)],
       ['heads', `${c.nHeads} query, ${c.nKvHeads} kv (group ${c.nHeads / c.nKvHeads}), head dim ${c.headDim}`],
@@ -36,5 +38,25 @@ export function register(program: Command): void {
     rows.push(['tokenizer', tok instanceof Error ? `not loaded (${tok.message})` : `vocab ${tok.vocabSize}, bos ${tok.bosId ?? '-'}, eos ${tok.eosIds.join(' ') || '-'}${tok.applyChatTemplate ? ', chat template' : ''}`]);
     const width = Math.max(...rows.map(([k]) => k.length));
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+    printMatrices(summarizeMatrices(ckpt));
   });
+}
+
+/** One line per weight matrix: shape, dtype, storage (dense or its sparse layout), kept share, stored and dense bytes. */
+function printMatrices(matrices: MatrixSummary[]): void {
+  const name = Math.max(6, ...matrices.map((m) => m.name.length));
+  const line = (cells: string[]) => cells[0]!.padEnd(name) + cells.slice(1).map((c, i) => c.padStart([12, 7, 22, 9, 14, 14][i]!)).join('');
+  console.log(line(['matrix', 'shape', 'dtype', 'storage', 'kept', 'bytes', 'dense bytes']));
+  for (const m of matrices)
+    console.log(
+      line([
+        m.name,
+        `${m.rows}×${m.cols}`,
+        m.dtype,
+        m.layout ? `sparse ${sparseLayoutLabel(m.layout)}` : 'dense',
+        m.kept === undefined ? '-' : `${(m.kept * 100).toFixed(2)}%`,
+        m.bytes.toLocaleString('en-US'),
+        m.denseBytes.toLocaleString('en-US'),
+      ]),
+    );
 }

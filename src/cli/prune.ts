@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { calibrationFromModel, calibrationFromTokens, rankDeficiencyWarning } from '../prune/calibration.js';
 import { checkOutputDir, writePrunedModel } from '../prune/export-pruned.js';
 import { pruneModel, type MatrixPruneReport, type PruneMethod } from '../prune/prune-model.js';
-import { parseSparsityPattern, patternLabel } from '../prune/sparsity-pattern.js';
+import { PRUNE_QUANTS, type PruneQuant } from '../prune/quant-grid.js';
+import { parseSparsityPattern, patternLabel, sparseLayoutOf } from '../prune/sparsity-pattern.js';
 import { addModelOptions, numberFlag, openModel, type ModelFlags } from './model-options.js';
 
 interface PruneFlags extends ModelFlags {
@@ -19,11 +20,13 @@ interface PruneFlags extends ModelFlags {
   percdamp: number;
   trueSequential?: boolean;
   reconError: boolean;
+  dense?: boolean;
+  quantize?: string;
   out: string;
 }
 
 export function register(program: Command): void {
-  addModelOptions(program.command('prune').description('one-shot weight pruning (SparseGPT or magnitude) of every transformer linear layer; writes an HF checkpoint'))
+  addModelOptions(program.command('prune').description('one-shot weight pruning (SparseGPT or magnitude) of every transformer linear layer; writes an HF checkpoint with the pruned matrices stored sparse'))
     .option('--sparsity <s>', 'fraction of weights to zero, e.g. 0.5', numberFlag('sparsity'))
     .option('--pattern <n:m>', 'semi-structured sparsity: n zeros in every m consecutive inputs (2:4, 4:8)')
     .option('--method <name>', 'sparsegpt | magnitude', 'sparsegpt')
@@ -35,11 +38,15 @@ export function register(program: Command): void {
     .option('--percdamp <f>', 'SparseGPT damping, fraction of mean(diag H)', numberFlag('percdamp'), 0.01)
     .option('--true-sequential', 'prune q/k/v, o, gate/up, down in turn, each on inputs from the pruned ones')
     .option('--no-recon-error', 'skip measuring the reconstruction error of each matrix (saves time on large models)')
+    .option('--quantize <type>', `also quantise the kept weights (${PRUNE_QUANTS.join(' | ')}); SparseGPT compensates the rounding as it prunes`)
+    .option('--dense', 'store the pruned matrices dense with zeros (for tools that do not read kvtrim.sparse) instead of sparse')
     .requiredOption('--out <dir>', 'output directory (config.json, model.safetensors, tokenizer)')
     .action(async (flags: PruneFlags) => {
       const pattern = parseSparsityPattern(flags.sparsity, flags.pattern);
       if (flags.method !== 'sparsegpt' && flags.method !== 'magnitude') throw new Error(`--method must be sparsegpt or magnitude, got '${flags.method}'`);
       const method: PruneMethod = flags.method;
+      if (flags.quantize !== undefined && !PRUNE_QUANTS.includes(flags.quantize as PruneQuant)) throw new Error(`--quantize must be ${PRUNE_QUANTS.join(' or ')}, got '${flags.quantize}'`);
+      const quantize = flags.quantize as PruneQuant | undefined;
       checkOutputDir(flags.out);
       const t0 = performance.now();
       const { model, tokenizer, checkpoint } = await openModel(flags);
@@ -74,13 +81,14 @@ export function register(program: Command): void {
         percDamp: flags.percdamp,
         trueSequential: flags.trueSequential,
         measureError: flags.reconError,
+        ...(quantize ? { quantize } : {}),
         onMatrix: (r) => bar.increment({ layer: r.layer + 1 }),
       });
       bar.stop();
       const tPrune = performance.now();
 
-      const written = writePrunedModel(checkpoint, result.weights, flags.out, { tokenizerPath: flags.tokenizer });
-      printSummary(result.matrices);
+      const written = writePrunedModel(checkpoint, result.weights, flags.out, { tokenizerPath: flags.tokenizer, quantized: result.quantized, ...(flags.dense ? {} : { sparse: sparseLayoutOf(pattern) }) });
+      printSummary(result.matrices, quantize);
       const secs = (a: number, b: number) => ((b - a) / 1000).toFixed(1);
       console.log(`time: load + calibration ${secs(t0, tCalib)} s, pruning ${secs(tCalib, tPrune)} s, writing ${secs(tPrune, performance.now())} s`);
       console.log(`wrote ${written.files.join(', ')} to ${flags.out}`);
@@ -88,18 +96,22 @@ export function register(program: Command): void {
     });
 }
 
-function printSummary(rows: MatrixPruneReport[]): void {
+function printSummary(rows: MatrixPruneReport[], quantize: PruneQuant | undefined): void {
   const retried = rows.filter((r) => (r.retries ?? 0) > 0);
-  console.log('matrix'.padEnd(48) + 'shape'.padStart(12) + 'sparsity'.padStart(10) + 'rel. error'.padStart(12));
+  const quantCell = (r: MatrixPruneReport) => (quantize ? (r.quantized ?? 'float').padStart(7) : '');
+  console.log('matrix'.padEnd(48) + 'shape'.padStart(12) + 'sparsity'.padStart(10) + 'rel. error'.padStart(12) + (quantize ? 'values'.padStart(7) : ''));
   for (const r of rows)
     console.log(
       r.name.padEnd(48) +
         `${r.rows}×${r.cols}`.padStart(12) +
         `${(r.sparsity * 100).toFixed(2)}%`.padStart(10) +
-        (r.relError === undefined ? '-' : r.relError.toExponential(3)).padStart(12),
+        (r.relError === undefined ? '-' : r.relError.toExponential(3)).padStart(12) +
+        quantCell(r),
     );
   const zeros = rows.reduce((s, r) => s + r.zeros, 0);
   const total = rows.reduce((s, r) => s + r.rows * r.cols, 0);
   console.log(`pruned matrices: ${rows.length}, ${zeros} of ${total} weights zero (${((zeros / total) * 100).toFixed(3)}%)`);
+  const unquantized = quantize ? rows.filter((r) => !r.quantized).length : 0;
+  if (unquantized > 0) console.log(`note: ${unquantized} matrices have inputs that are not whole ${quantize} blocks of 32 and keep float values`);
   for (const r of retried) console.log(`note: ${r.name}: H was not positive definite; damping raised to ${r.percDamp} after ${r.retries} retries`);
 }

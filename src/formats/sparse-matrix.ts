@@ -241,6 +241,15 @@ export function sparseSlots(blob: Uint8Array, rows: number): number {
   return new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(4 * rows, true);
 }
 
+/** Columns a blob stores (its mask bits), over all rows. */
+export function sparseKeptCount(dtype: DType, blob: Uint8Array, rows: number, cols: number): number {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const masks = sparseSections(dtype, rows, cols, 0).masks;
+  let kept = 0;
+  for (let i = 0; i < rows * Math.ceil(cols / 16); i++) kept += popcount16(dv.getUint16(masks + 2 * i, true));
+  return kept;
+}
+
 /**
  * Validates a blob read from `file` before anything indexes it: dtype and layout fit the shape, the
  * row offsets start at 0 and advance by exactly each row's kept count, no mask bit names a column

@@ -1,7 +1,8 @@
 import { chmodSync, copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TENSOR_NAMES, type Checkpoint } from '../formats/checkpoint.js';
-import { elementCount } from '../formats/tensor.js';
+import { matrixToFloat32, type SparseLayout } from '../formats/sparse-matrix.js';
+import { elementCount, type DType } from '../formats/tensor.js';
 import { writeHfModel } from '../formats/writers/hf-writer.js';
 import type { LogicalModel } from '../formats/writers/logical-model.js';
 import { interleavedToHalf } from '../formats/writers/rope-permute.js';
@@ -18,30 +19,53 @@ export interface WrittenModel {
   note?: string;
 }
 
+export interface PrunedWriteOptions {
+  tokenizerPath?: string;
+  /** Store the pruned matrices in this sparse layout (docs/sparse-format.md); without it they are dense with zeros, readable by any tool. */
+  sparse?: SparseLayout;
+  /** Pruned matrices quantised while they were pruned, their bytes by name (the float values in `pruned` are what they decode to). */
+  quantized?: ReadonlyMap<string, { dtype: DType; bytes: Uint8Array }>;
+}
+
 /**
  * Writes `checkpoint` with the pruned matrices replaced as an HF directory (config.json +
  * model.safetensors, in the source's dtype when it is f16/bf16, else f32), q/k rows in the HF
  * half-split layout, plus the tokenizer: tokenizer.json and friends from an HF source, or a llama2.c
- * tokenizer copied as tokenizer.bin (the loader finds it there).
+ * tokenizer copied as tokenizer.bin (the loader finds it there). With `sparse`, each pruned matrix
+ * is a sparse blob (of its quantised bytes when it has them); safetensors holds no q8_0/q4_0 dense,
+ * so without `sparse` quantised matrices are written as their float values, in f32 (exact).
  */
-export function writePrunedModel(checkpoint: Checkpoint, pruned: ReadonlyMap<string, Float32Array>, outDir: string, opts: { tokenizerPath?: string } = {}): WrittenModel {
+export function writePrunedModel(checkpoint: Checkpoint, pruned: ReadonlyMap<string, Float32Array>, outDir: string, opts: PrunedWriteOptions = {}): WrittenModel {
   checkOutputDir(outDir);
   const c = checkpoint.config;
   const tensors: LogicalModel['tensors'] = new Map();
   const dtypes = new Set<string>();
   for (const [name, t] of checkpoint.tensors) {
     dtypes.add(t.dtype);
-    tensors.set(name, { shape: t.shape, data: pruned.get(name) ?? toFloat32(t.dtype, t.data, elementCount(t.shape)) });
+    const values = pruned.get(name);
+    if (!values) {
+      const data = t.sparse && t.shape.length === 2 ? matrixToFloat32({ rows: t.shape[0]!, cols: t.shape[1]!, dtype: t.dtype, data: t.data, sparse: t.sparse }) : toFloat32(t.dtype, t.data, elementCount(t.shape));
+      tensors.set(name, { shape: t.shape, data });
+      continue;
+    }
+    const stored = opts.quantized?.get(name);
+    tensors.set(name, { shape: t.shape, data: values, ...(stored ? { stored: { ...stored } } : {}), ...(opts.sparse ? { sparse: opts.sparse } : {}) });
   }
   if (c.ropeLayout === 'interleaved')
     for (let l = 0; l < c.nLayers; l++) {
       const n = TENSOR_NAMES.layer(l);
       for (const [name, heads] of [[n.wq, c.nHeads], [n.wk, c.nKvHeads], [n.bq, c.nHeads], [n.bk, c.nKvHeads]] as const) {
         const t = tensors.get(name);
-        if (t) t.data = interleavedToHalf(t.data, heads, c.headDim, t.shape[1] ?? 1);
+        if (!t) continue;
+        const rows = t.shape[0]!;
+        t.data = interleavedToHalf(t.data, heads, c.headDim, t.data.length / rows);
+        if (t.stored) t.stored.bytes = interleavedToHalf(t.stored.bytes, heads, c.headDim, t.stored.bytes.length / rows);
       }
     }
-  const dtype = dtypes.size === 1 && (dtypes.has('f16') || dtypes.has('bf16')) ? ([...dtypes][0] as 'f16' | 'bf16') : 'f32';
+  // A q8_0 / q4_0 sparse blob is always smaller than the f16 dense matrix, so with `sparse` no
+  // quantised value reaches a 16-bit dense fallback; without it they need f32.
+  const keepsSource = dtypes.size === 1 && (dtypes.has('f16') || dtypes.has('bf16')) && (opts.sparse !== undefined || !opts.quantized?.size);
+  const dtype = keepsSource ? ([...dtypes][0] as 'f16' | 'bf16') : 'f32';
   writeHfModel(outDir, { config: { ...c, ropeLayout: 'half' }, tensors }, { dtype });
   const files = ['config.json', 'model.safetensors'];
   const tokenizer = copyTokenizer(checkpoint, outDir, opts.tokenizerPath);

@@ -1,15 +1,17 @@
 import { TENSOR_NAMES } from '../formats/checkpoint.js';
 import type { DType } from '../formats/tensor.js';
 import { f32ToBf16 } from '../formats/writers/encode-tensor.js';
-import { bf16ToF32, f16ToF32, f32ToF16, toFloat32 } from '../formats/dequant.js';
+import { bf16ToF32, f16ToF32, f32ToF16 } from '../formats/dequant.js';
+import { matrixToFloat32 } from '../formats/sparse-matrix.js';
 import type { LinearName } from '../model/hooks.js';
 import type { Model } from '../model/model.js';
 import type { LayerWeights } from '../model/weights.js';
 import { dampedInverseFactor } from './cholesky.js';
 import { HessianAccumulator } from './hessian.js';
 import { magnitudePrune } from './magnitude.js';
+import { gridOf, packQuantized, QUANT_BLOCK, roundToGrid, type PruneQuant, type QuantGrid } from './quant-grid.js';
 import { relativeReconstructionError } from './reconstruction-error.js';
-import { sparseGptSweep } from './sparsegpt.js';
+import { sparseGptQuantizedSweep, sparseGptSweep } from './sparsegpt.js';
 import { checkPatternFits, type SparsityPattern } from './sparsity-pattern.js';
 
 export type PruneMethod = 'sparsegpt' | 'magnitude';
@@ -23,6 +25,12 @@ export interface PruneModelOptions {
   percDamp?: number;
   /** Prune q/k/v, then o, then gate/up, then down, each on inputs from the already pruned ones (one extra calibration pass per group). */
   trueSequential?: boolean;
+  /**
+   * Also quantise the kept weights to q8_0 / q4_0 (matrices whose inputs are whole 32-blocks; others
+   * stay float): SparseGPT rounds each as it fixes it and compensates the rounding error; magnitude
+   * pruning rounds the pruned matrix to nearest.
+   */
+  quantize?: PruneQuant;
   /** Measure each matrix's reconstruction error (default true; costs about as much as the SparseGPT sweep). */
   measureError?: boolean;
   /** Called after each matrix is pruned. */
@@ -43,12 +51,16 @@ export interface MatrixPruneReport {
   /** SparseGPT: the damping that made H positive definite, and how many ×10 retries it took. */
   percDamp?: number;
   retries?: number;
+  /** The block format the kept weights were quantised to, when they were. */
+  quantized?: PruneQuant;
 }
 
 export interface PruneModelResult {
   matrices: MatrixPruneReport[];
   /** Pruned weights by canonical tensor name, float32 rows × cols (also installed in the model). */
   weights: Map<string, Float32Array>;
+  /** The quantised matrices' q8_0 / q4_0 bytes by name (`weights` holds what they decode to, exactly). */
+  quantized: Map<string, { dtype: PruneQuant; bytes: Uint8Array }>;
 }
 
 type LinearKey = 'wq' | 'wk' | 'wv' | 'wo' | 'wGate' | 'wUp' | 'wDown';
@@ -72,6 +84,7 @@ export function pruneModel(model: Model, calibration: readonly (readonly number[
 
   const matrices: MatrixPruneReport[] = [];
   const weights = new Map<string, Float32Array>();
+  const quantized: PruneModelResult['quantized'] = new Map();
   // Calibration activations are only needed for SparseGPT's Hessians or for measuring errors.
   const calibrate = calibration.length > 0 && (opts.method === 'sparsegpt' || opts.measureError !== false);
   const hidden = calibrate ? calibration.map((seq) => model.embed(seq)) : [];
@@ -93,13 +106,26 @@ export function pruneModel(model: Model, calibration: readonly (readonly number[
         const factor = opts.method === 'sparsegpt' ? dampedInverseFactor(h!, layer[GROUP_MATRICES[g][0]!].cols, { percDamp: opts.percDamp }) : undefined;
         for (const key of GROUP_MATRICES[g]) {
           const m = layer[key];
-          const w = Float64Array.from(toFloat32(m.dtype, m.data, m.rows * m.cols));
+          const w = Float64Array.from(matrixToFloat32(m));
           const w0 = h && opts.measureError !== false ? Float64Array.from(w) : undefined;
-          if (factor) sparseGptSweep(w, m.rows, m.cols, factor, opts.pattern, opts.blockSize);
-          else magnitudePrune(w, m.rows, m.cols, opts.pattern);
-          const f32 = roundedLike(m.dtype, w);
-          install(model, layer, key, f32);
+          const quant = opts.quantize !== undefined && m.cols % QUANT_BLOCK === 0 ? opts.quantize : undefined;
+          let grid: QuantGrid | undefined;
+          if (factor) {
+            if (quant) grid = sparseGptQuantizedSweep(w, m.rows, m.cols, factor, opts.pattern, opts.blockSize, quant);
+            else sparseGptSweep(w, m.rows, m.cols, factor, opts.pattern, opts.blockSize);
+          } else {
+            magnitudePrune(w, m.rows, m.cols, opts.pattern);
+            if (quant) roundToGrid(w, (grid = gridOf(quant, w)));
+          }
           const name = TENSOR_NAMES.layer(l)[key];
+          // On the grid, every value is exact in float32.
+          const f32 = grid ? Float32Array.from(w) : roundedLike(m.dtype, w);
+          if (quant && grid) {
+            const bytes = packQuantized(w, grid);
+            quantized.set(name, { dtype: quant, bytes });
+            // Later layers calibrate on the quantised matrix as the saved model will run it.
+            layer[key] = model.backend.prepare({ rows: m.rows, cols: m.cols, dtype: quant, data: bytes });
+          } else install(model, layer, key, f32);
           weights.set(name, f32);
           const zeros = f32.reduce((z, v) => (v === 0 ? z + 1 : z), 0);
           const report: MatrixPruneReport = {
@@ -111,6 +137,7 @@ export function pruneModel(model: Model, calibration: readonly (readonly number[
             sparsity: zeros / f32.length,
             ...(w0 && h ? { relError: relativeReconstructionError(w0, Float64Array.from(f32), m.rows, m.cols, h) } : {}),
             ...(factor ? { percDamp: factor.percDamp, retries: factor.retries } : {}),
+            ...(quant ? { quantized: quant } : {}),
           };
           matrices.push(report);
           opts.onMatrix?.(report);
@@ -119,7 +146,7 @@ export function pruneModel(model: Model, calibration: readonly (readonly number[
     }
     if (calibrate && l + 1 < c.nLayers) hidden.forEach((h, s) => runLayer(l, h, s));
   }
-  return { matrices, weights };
+  return { matrices, weights, quantized };
 }
 
 /** Pruned weights as float32, rounded to the source's f16 / bf16 so the next layer sees what will be saved. */

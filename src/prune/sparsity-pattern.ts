@@ -1,3 +1,5 @@
+import type { SparseLayout } from '../formats/sparse-matrix.js';
+
 /** Which weights a pruner removes: a fraction anywhere (per SparseGPT block / per matrix), or n of every m consecutive inputs of a row. */
 export type SparsityPattern = { kind: 'unstructured'; sparsity: number } | { kind: 'nm'; n: number; m: number };
 
@@ -25,4 +27,12 @@ export function patternLabel(p: SparsityPattern): string {
 /** Throws unless an n:m pattern fits a row of `cols` inputs. */
 export function checkPatternFits(p: SparsityPattern, cols: number): void {
   if (p.kind === 'nm' && cols % p.m !== 0) throw new RangeError(`pattern ${p.n}:${p.m} needs a multiple of ${p.m} inputs per row, this matrix has ${cols}`);
+}
+
+/**
+ * The sparse storage layout for matrices pruned with `p`: n:m where m divides 16 (the encoding's
+ * mask word), else unstructured, which stores any zeros (e.g. 1:32).
+ */
+export function sparseLayoutOf(p: SparsityPattern): SparseLayout {
+  return p.kind === 'nm' && 16 % p.m === 0 ? { kind: 'nm', n: p.n, m: p.m } : { kind: 'unstructured' };
 }

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { register } from '../../src/cli/info.js';
 import { summarizeCheckpoint } from '../../src/formats/checkpoint-summary.js';
 import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
+import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
 import { modelPath, needsExtraModels } from '../helpers/model-files.js';
+import { randomModel, tinyConfig } from '../helpers/random-model.js';
 
 /** Runs `kvtrim info ...` in-process with only this command registered (other commands cannot break it). */
 function run(argv: string[]): Promise<Command> {
@@ -59,4 +64,39 @@ test('kvtrim info prints architecture, size, context, heads and KV bytes per tok
 
 test('kvtrim info on a missing model fails with the path in the message', async () => {
   await assert.rejects(info('--model', '/nonexistent/model.gguf'), /\/nonexistent\/model\.gguf: no such file/);
+});
+
+test('kvtrim info lists each matrix with its storage, kept share and bytes, and totals weight bytes stored against dense', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvtrim-info-'));
+  try {
+    const m = randomModel(tinyConfig({ dim: 32, hiddenDim: 64, headDim: 8 }), 4);
+    // Layer 0: 2:4 (columns 0 and 1 of each 4 zeroed). Layer 1: every 4th weight kept, unstructured; its down_proj dense with those zeros.
+    for (const [name, t] of m.tensors) {
+      const layer = /layers\.(\d)\..*_proj/.exec(name)?.[1];
+      if (layer === undefined) continue;
+      for (let i = 0; i < t.data.length; i++) if (layer === '0' ? i % 4 < 2 : i % 4 !== 0) t.data[i] = 0;
+      if (!name.endsWith('1.mlp.down_proj.weight')) t.sparse = layer === '0' ? { kind: 'nm', n: 2, m: 4 } : { kind: 'unstructured' };
+    }
+    writeHfModel(dir, m);
+    const rows = await info('--model', dir);
+    // The blob per docs/sparse-format.md: u32 offsets, u16 masks per 16 columns, f32 values, ≥ 16 pad bytes, to a multiple of 8.
+    const blob = (r: number, c: number, kept: number) => Math.ceil((4 * (r + 1) + 2 * r * Math.ceil(c / 16) + 4 * kept + 16) / 8) * 8;
+    const n = (x: number) => x.toLocaleString('en-US');
+    const cells = (name: string) => rows.get(name)!.trim().split(/\s{2,}/);
+    assert.deepEqual(cells('model.layers.0.self_attn.q_proj.weight'), ['32×32', 'f32', 'sparse 2:4', '50.00%', n(blob(32, 32, 512)), n(4 * 32 * 32)]);
+    assert.deepEqual(cells('model.layers.1.mlp.gate_proj.weight'), ['64×32', 'f32', 'sparse unstructured', '25.00%', n(blob(64, 32, 512)), n(4 * 64 * 32)]);
+    assert.deepEqual(cells('model.layers.1.mlp.down_proj.weight'), ['32×64', 'f32', 'dense', '25.00%', n(4 * 32 * 64), n(4 * 32 * 64)]);
+    assert.deepEqual(cells('model.embed_tokens.weight'), ['37×32', 'f32', 'dense', '100.00%', n(4 * 37 * 32), n(4 * 37 * 32)]);
+    let stored = 0;
+    let dense = 0;
+    for (const [name, t] of m.tensors) {
+      const size = 4 * t.data.length;
+      dense += size;
+      const [r, c] = t.shape as [number, number];
+      stored += !t.sparse ? size : blob(r, c, name.includes('layers.0.') ? (r * c) / 2 : (r * c) / 4);
+    }
+    assert.equal(rows.get('weight bytes'), `${n(stored)} stored, ${n(dense)} dense (${(stored / dense).toFixed(3)}×)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -75,3 +75,27 @@ test('a pruned stories260K written as an HF directory loads back with the same l
     rmSync(dirname(dir), { recursive: true, force: true });
   }
 });
+
+test('stories260K pruned 2:4 with --quantize q8_0 and stored sparse loads back with the logits of the model it was pruned into', async () => {
+  const model = Model.fromCheckpoint(checkpoint);
+  const res = pruneModel(model, calibration.slice(0, 4), { method: 'sparsegpt', pattern: parseSparsityPattern(undefined, '2:4'), quantize: 'q8_0', measureError: false });
+  // 64-input matrices are quantised; the FFN's 172-input down_proj keeps float values.
+  assert.deepEqual([...new Set(res.matrices.map((m) => `${m.name.replace(/^model\.layers\.\d+\./, '')} ${m.quantized ?? 'float'}`))].sort().slice(0, 2), ['mlp.down_proj.weight float', 'mlp.gate_proj.weight q8_0']);
+  const dir = join(mkdtempSync(join(tmpdir(), 'kvtrim-prune-q8-')), 'out');
+  try {
+    writePrunedModel(checkpoint, res.weights, dir, { sparse: { kind: 'nm', n: 2, m: 4 }, quantized: res.quantized });
+    const back = await loadModel(dir, { tokenizerPath: join(dir, 'tokenizer.bin') });
+    const q = back.checkpoint.tensors.get('model.layers.2.self_attn.q_proj.weight')!;
+    assert.equal(q.dtype, 'q8_0');
+    assert.equal(q.sparse?.kind, 'nm');
+    // The q/k rows were reordered from llama2.c's interleaved rope layout to HF's half split, bytes and all.
+    const ids = heldOut.slice(0, 40);
+    const want = model.forward(ids, model.newCache(), { allLogits: true });
+    const got = back.model.forward(ids, back.model.newCache(), { allLogits: true });
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got[i]!));
+    assert.ok(maxDiff < 1e-4, `max logit difference ${maxDiff}`);
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,7 @@ import { loadCheckpoint } from '../../src/formats/load-checkpoint.js';
 import type { SparseLayout } from '../../src/formats/sparse-matrix.js';
 import { writeGgufModel } from '../../src/formats/writers/gguf-writer.js';
 import { writeHfModel } from '../../src/formats/writers/hf-writer.js';
+import { logicalModelFromCheckpoint } from '../../src/formats/writers/logical-from-checkpoint.js';
 import type { LogicalModel } from '../../src/formats/writers/logical-model.js';
 import { Model } from '../../src/model/model.js';
 import { randomModel, tinyConfig } from '../helpers/random-model.js';
@@ -56,3 +57,15 @@ for (const layout of [{ kind: 'nm', n: 2, m: 4 }, { kind: 'unstructured' }] as S
       assert.ok([...sparse.ck.tensors.values()].some((t) => t.sparse), 'some matrix is stored sparse');
       assert.ok(sameBits(sparse.out, dense.out));
     });
+
+test('converting a sparse safetensors model to GGUF keeps its matrices sparse and its logits bit for bit', () => {
+  const layout: SparseLayout = { kind: 'nm', n: 2, m: 4 };
+  writeHfModel(join(dir, 'convert-src'), pruned(randomModel(tinyConfig(), 4), layout, true));
+  const src = logits(join(dir, 'convert-src'));
+  writeGgufModel(join(dir, 'convert.gguf'), logicalModelFromCheckpoint(src.ck));
+  const out = logits(join(dir, 'convert.gguf'));
+  const sparseNames = (ck: typeof src.ck) => [...ck.tensors.values()].filter((t) => t.sparse).length;
+  assert.ok(sparseNames(src.ck) > 0);
+  assert.equal(sparseNames(out.ck), sparseNames(src.ck));
+  assert.ok(sameBits(out.out, src.out));
+});

@@ -1,4 +1,5 @@
 import { toFloat32 } from '../dequant.js';
+import { matrixToFloat32 } from '../sparse-matrix.js';
 import { TENSOR_NAMES, type Checkpoint } from '../checkpoint.js';
 import { elementCount } from '../tensor.js';
 import type { LogicalModel } from './logical-model.js';
@@ -18,9 +19,10 @@ export function logicalModelFromCheckpoint(ckpt: Checkpoint): LogicalModel {
   }
   const tensors: LogicalModel['tensors'] = new Map();
   for (const [name, t] of ckpt.tensors) {
-    const data = toFloat32(t.dtype, t.data, elementCount(t.shape));
+    const data = t.sparse ? matrixToFloat32({ rows: t.shape[0]!, cols: t.shape[1]!, dtype: t.dtype, data: t.data, sparse: t.sparse }) : toFloat32(t.dtype, t.data, elementCount(t.shape));
     const h = heads.get(name);
-    tensors.set(name, { shape: [...t.shape], data: h === undefined ? data : interleavedToHalf(data, h, c.headDim, t.shape[1] ?? 1) });
+    // A sparse matrix stays marked sparse, so converting a pruned file keeps its storage.
+    tensors.set(name, { shape: [...t.shape], data: h === undefined ? data : interleavedToHalf(data, h, c.headDim, t.shape[1] ?? 1), ...(t.sparse ? { sparse: t.sparse } : {}) });
   }
   return { config: { ...c, ropeLayout: 'half' }, tensors };
 }

@@ -17,8 +17,8 @@ export function halfToInterleaved<T extends Float32Array | Uint8Array>(w: T, nHe
 }
 
 /** The inverse of `halfToInterleaved`: interleaved row 2i+j goes back to half row j·(d/2)+i (exporting a llama2.c / GGUF model as HF). */
-export function interleavedToHalf(w: Float32Array, nHeads: number, headDim: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
+export function interleavedToHalf<T extends Float32Array | Uint8Array>(w: T, nHeads: number, headDim: number, cols: number): T {
+  const out = w.slice() as T; // every row is overwritten
   const half = headDim / 2;
   for (let h = 0; h < nHeads; h++)
     for (let j = 0; j < 2; j++)
