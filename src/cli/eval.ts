@@ -28,6 +28,7 @@ interface EvalFlags extends Omit<ModelFlags, 'model'> {
   shard?: string;
   out: string;
   allowExec?: boolean;
+  batch: boolean;
 }
 
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option('--settings <list>', 'question-aware and/or question-agnostic', defaultStudy.settings.join(','))
     .option('--decode-ratio <r>', 'also compress the generated tokens with the same press', String(defaultStudy.decodeRatio))
     .option('--shard <k/N>', 'run only slice k of N (0 ≤ k < N) of the grid, deterministically; merge the shards with kvtrim report')
+    .option('--no-batch', "decode an example's presses one after another instead of together (same results; for timing)")
     .option('--allow-exec', 'let HumanEval scoring run model-written Python (python3 subprocess, 10 s per problem)')
     .option('--out <file>', 'results JSONL (resumed if it exists); the report is written beside it', 'study/results.jsonl')
     .action(async (flags: EvalFlags) => {
@@ -75,12 +77,12 @@ export function register(program: Command): void {
       if (twice) throw new Error(`--model: two models are named '${twice}' (results are keyed by the model's file name)`);
       const out = resolve(flags.out);
       makeDirFor('out', out);
-      const study = { tasks, presses, ratios, sweeps: { fastgen: thresholds }, shots: numbers('shots', flags.shots), n, seed: Number(flags.seed), settings, decodeRatio: Number(flags.decodeRatio), out, shard };
+      const study = { tasks, presses, ratios, sweeps: { fastgen: thresholds }, shots: numbers('shots', flags.shots), n, seed: Number(flags.seed), settings, decodeRatio: Number(flags.decodeRatio), out, shard, batched: flags.batch };
       let stop = false;
       const onSigint = () => {
         if (stop) process.exit(130);
         stop = true;
-        console.error('\ninterrupted: finishing the current result, then writing the report (Ctrl-C again to quit now)');
+        console.error('\ninterrupted: finishing the current example, then writing the report (Ctrl-C again to quit now)');
       };
       process.on('SIGINT', onSigint);
       const t0 = performance.now();
@@ -129,6 +131,7 @@ export function register(program: Command): void {
             'new results this run': records,
             'resumed (already done)': skipped,
             'wall time this run (s)': seconds.toFixed(1),
+            'batched decoding: measured speed-up': batchSpeedup(runs.map((r) => r.totals.batchCheck)),
             'one prefill, many presses: prefill time saved': `${speedup.toFixed(2)}× (prefill ${(prefillMs / 1000).toFixed(1)} s + press ${(pressMs / 1000).toFixed(1)} s vs re-prefilling ${(reprefillMs / 1000).toFixed(1)} s)`,
           },
           models: runs.map((r) => r.model),
@@ -140,4 +143,12 @@ export function register(program: Command): void {
       console.log(`report: ${report}`);
       if (runs.some((r) => r.totals.stopped) || stop) process.exitCode = 130;
     });
+}
+
+/** The report's line for the first example of each model decoded both ways (together, and one after another). */
+function batchSpeedup(checks: (StudyTotals['batchCheck'] | undefined)[]): string {
+  const done = checks.filter((c) => c !== undefined);
+  if (done.length === 0) return 'off (--no-batch)';
+  const [b, s, n] = [done.reduce((a, c) => a + c.batchedMs, 0), done.reduce((a, c) => a + c.sequentialMs, 0), done[0]!.sequences];
+  return `${(s / b).toFixed(2)}× (first example: ${n} sequences decoded together in ${(b / 1000).toFixed(2)} s vs ${(s / 1000).toFixed(2)} s one after another, same outputs)`;
 }

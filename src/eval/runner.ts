@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { BatchScheduler } from '../generate/batch-scheduler.js';
 import { Session } from '../generate/session.js';
 import type { PrefillRecord } from '../generate/prefill-record.js';
 import type { Model } from '../model/model.js';
@@ -9,7 +10,7 @@ import { createPress } from '../press/registry.js';
 import type { ParamValue } from '../press/registry-entry.js';
 import { promptAttention } from './prompt-attention.js';
 import { fitExample } from './prompt-fit.js';
-import { appendResult, FULL_CACHE, paramsKey, readResults, recordKey, type ResultRecord } from './result.js';
+import { appendResult, FULL_CACHE, readResults, recordKey, type ResultRecord } from './result.js';
 import { PARAMETER_DRIVEN, shotsFor, type StudyOptions } from './study-options.js';
 import { promptOf, type Example } from './tasks/task.js';
 
@@ -38,6 +39,11 @@ export interface StudyTotals {
   reprefillMs: number;
   pressMs: number;
   decodeMs: number;
+  /**
+   * The first unit's answers decoded both ways (all its presses together, and one after another),
+   * wall ms each: the batched decode's measured speed-up. Its outputs must be equal, or the run fails.
+   */
+  batchCheck?: { batchedMs: number; sequentialMs: number; sequences: number };
   /** Units (example × setting) this run's shard holds. */
   units: number;
   fitNotes: FitNote[];
@@ -110,6 +116,11 @@ export async function runStudy(
     if (!todo.length) continue;
     const context = u.setting === 'question-aware' ? u.example.segments : u.example.segments.slice(0, -1);
     const question = u.setting === 'question-aware' ? undefined : u.example.segments.at(-1)!;
+    if (hooks.shouldStop?.()) {
+      totals.stopped = true;
+      return totals;
+    }
+    hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} shots=${u.shots} #${u.index}: ${todo.length} presses × ratios together` });
     const recorder = new Session(model, tokenizer);
     const rec = recorder.record(promptOf({ segments: context }), context);
     const ranges = [...recorder.segments];
@@ -117,16 +128,16 @@ export async function runStudy(
     totals.prefillMs += rec.prefillMs;
     totals.reprefillMs += rec.prefillMs * todo.length;
     try {
-      const full = await runCombo(model, tokenizer, rec, context, question, u.example, undefined, opts.decodeRatio);
+      const unit: Unit = { model, tokenizer, rec, context, question, decodeRatio: opts.decodeRatio, batched: opts.batched ?? true };
+      const compressed = todo.filter((c) => c !== baseline);
+      const answers = await answer(unit, [undefined, ...compressed], u.example, unit.batched);
+      if (!totals.batchCheck && unit.batched) totals.batchCheck = await checkBatched(unit, [undefined, ...compressed], u.example, answers);
+      const full = answers.runs[0]!;
+      const fidelities = await fidelity(unit, compressed, full);
       for (const c of todo) {
-        if (hooks.shouldStop?.()) {
-          totals.stopped = true;
-          return totals;
-        }
-        hooks.onProgress?.({ done: progressed, total, label: `${u.task.name} ${u.setting} ${c.press}${paramsLabel(c.params)}@${c.ratio ?? '·'} shots=${u.shots} #${u.index}` });
         const isFull = c === baseline;
-        const run = isFull ? full : await runCombo(model, tokenizer, rec, context, question, u.example, c, opts.decodeRatio);
-        const fid = isFull ? { kl: 0, top1: 1 } : fidelity(model, tokenizer, rec, context, question, c, opts.decodeRatio, full);
+        const run = isFull ? full : answers.runs[compressed.indexOf(c) + 1]!;
+        const fid = isFull ? { kl: 0, top1: 1 } : fidelities[compressed.indexOf(c)]!;
         const r: ResultRecord = {
           ...base,
           press: c.press,
@@ -162,8 +173,6 @@ export async function runStudy(
   return totals;
 }
 
-const paramsLabel = (p: Record<string, ParamValue>) => (Object.keys(p).length ? `(${paramsKey(p)})` : '');
-
 /** Reads earlier results, first cutting a line a killed run left half-written. */
 function loadForResume(file: string): ResultRecord[] {
   const records = readResults(file);
@@ -176,6 +185,17 @@ function loadForResume(file: string): ResultRecord[] {
 type Segments = Example['segments'];
 type Question = Segments[number] | undefined;
 
+/** What every combo of one unit (example × setting) shares: the model, the recorded prefill, the prompt's parts. */
+interface Unit {
+  model: Model;
+  tokenizer: Tokenizer;
+  rec: PrefillRecord;
+  context: Segments;
+  question: Question;
+  decodeRatio: number;
+  batched: boolean;
+}
+
 interface ComboRun {
   text: string;
   ids: number[];
@@ -186,9 +206,8 @@ interface ComboRun {
   kvBytes: number;
   kvBytesFull: number;
   pressMs: number;
+  /** This sequence's share of the batched decode steps' time. */
   decodeMs: number;
-  /** Teacher-forced logits along the full-cache answer (full-cache run only). */
-  logits?: Float32Array[];
 }
 
 /** Share of the entries the full cache would hold that `cache` holds now. */
@@ -199,10 +218,10 @@ function keptShare(model: Model, cache: Session['cache']): number {
 
 /**
  * A session holding the recorded context, compressed by `combo` (none: the full cache), with the
- * question prefilled on top in the question-agnostic setting. Returns the logits of the first answer
- * token and the share of the compressed prefill's entries kept, measured right after it.
+ * question prefilled on top in the question-agnostic setting. Returns the share of the compressed
+ * prefill's entries kept, measured right after it.
  */
-function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo | undefined, decodeRatio: number) {
+function openSession({ model, tokenizer, rec, context, question, decodeRatio }: Unit, combo: Combo | undefined) {
   const compression = combo && {
     press: createPress(combo.press, combo.params, { model, tokenizer, readText: (path) => readFileSync(path, 'utf8') }),
     ratio: combo.ratio ?? SWITCH_ON_RATIO,
@@ -210,50 +229,77 @@ function openSession(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, con
   };
   const session = new Session(model, tokenizer, { compression });
   const t0 = performance.now();
-  let logits = session.prefill(promptOf({ segments: context }), { segments: context, from: rec });
+  session.prefill(promptOf({ segments: context }), { segments: context, from: rec });
   const pressMs = performance.now() - t0;
   const prefillKept = keptShare(model, session.cache);
-  if (question) logits = session.prefill(question.text, { segments: [question], compress: false });
-  return { session, logits, pressMs, prefillKept };
+  if (question) session.prefill(question.text, { segments: [question], compress: false });
+  return { session, pressMs, prefillKept };
 }
 
-/** Greedy answer of one combo — or of the full cache, whose teacher-forced logits are kept for fidelity. */
-async function runCombo(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, example: Example, combo: Combo | undefined, decodeRatio: number): Promise<ComboRun> {
-  const { session, pressMs, prefillKept } = openSession(model, tokenizer, rec, context, question, combo, decodeRatio);
-  const promptTokens = session.cache.seen;
-  const kvBytes = session.cache.bytes();
-  const kvBytesFull = session.cache.fullBytes();
-  const ids: number[] = [];
-  let text = '';
+/**
+ * The greedy answers of `combos` (undefined: the full cache), decoded together: one step of the
+ * batch scheduler runs a token of each (one pass over the weights), and each gets the tokens it
+ * would get alone. `batched` false decodes them one after another (the speed-up's reference).
+ */
+async function answer(unit: Unit, combos: (Combo | undefined)[], example: Example, batched = true): Promise<{ runs: ComboRun[]; wallMs: number }> {
+  const opened = combos.map((c) => openSession(unit, c));
+  const outs = opened.map(({ session }) => ({ ids: [] as number[], text: '', promptTokens: session.cache.seen, kvBytes: session.cache.bytes(), kvBytesFull: session.cache.fullBytes() }));
+  const scheduler = new BatchScheduler(unit.model);
+  const decode = (i: number) =>
+    scheduler.submit({
+      session: opened[i]!.session,
+      generate: { maxTokens: example.maxNewTokens, stop: example.stop },
+      onToken: (t) => {
+        if (t.id >= 0) outs[i]!.ids.push(t.id);
+        outs[i]!.text += t.text;
+      },
+    });
   const t0 = performance.now();
-  for await (const t of session.generate({ maxTokens: example.maxNewTokens, stop: example.stop })) {
-    if (t.id >= 0) ids.push(t.id);
-    text += t.text;
-  }
-  const run: ComboRun = { text, ids, promptTokens, prefillKept, finalKept: keptShare(model, session.cache), kvBytes, kvBytesFull, pressMs, decodeMs: performance.now() - t0 };
-  session.free();
-  if (!combo) run.logits = teacherForced(model, tokenizer, rec, context, question, undefined, decodeRatio, ids);
-  return run;
+  if (batched) await Promise.all(opened.map((_, i) => decode(i)));
+  else for (let i = 0; i < opened.length; i++) await decode(i);
+  const wallMs = performance.now() - t0;
+  const runs = opened.map(({ session, pressMs, prefillKept }, i) => {
+    const run: ComboRun = { ...outs[i]!, prefillKept, finalKept: keptShare(unit.model, session.cache), pressMs, decodeMs: session.stats.decodeMs };
+    session.free();
+    return run;
+  });
+  return { runs, wallMs };
 }
 
-/** Logits predicting each token of `ids` when the answer so far is forced to `ids`. */
-function teacherForced(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo | undefined, decodeRatio: number, ids: number[]): Float32Array[] {
-  const { session, logits } = openSession(model, tokenizer, rec, context, question, combo, decodeRatio);
-  const out = [logits];
-  for (let t = 0; t + 1 < ids.length && session.cache.seen < model.config.maxSeqLen; t++) out.push(session.step(ids[t]!));
-  session.free();
-  return out;
+/** Decodes the unit's answers again one after another: they must be the batched ones exactly; returns both wall times. */
+async function checkBatched(unit: Unit, combos: (Combo | undefined)[], example: Example, batched: { runs: ComboRun[]; wallMs: number }): Promise<NonNullable<StudyTotals['batchCheck']>> {
+  const sequential = await answer(unit, combos, example, false);
+  sequential.runs.forEach((r, i) => {
+    const b = batched.runs[i]!;
+    if (r.text !== b.text || r.ids.join() !== b.ids.join() || r.kvBytes !== b.kvBytes || r.finalKept !== b.finalKept)
+      throw new Error(`batched decoding gave another answer than decoding alone for ${combos[i] ? combos[i]!.press : 'the full cache'}: ${JSON.stringify(b.text)} vs ${JSON.stringify(r.text)}`);
+  });
+  return { batchedMs: batched.wallMs, sequentialMs: sequential.wallMs, sequences: combos.length };
 }
 
-/** Mean next-token KL(full ‖ compressed) and top-1 agreement along the full-cache answer. */
-function fidelity(model: Model, tokenizer: Tokenizer, rec: PrefillRecord, context: Segments, question: Question, combo: Combo, decodeRatio: number, full: ComboRun): { kl: number; top1: number } {
-  const ref = full.logits!;
-  const mine = teacherForced(model, tokenizer, rec, context, question, combo, decodeRatio, full.ids);
-  let kl = 0;
-  let agree = 0;
-  for (let t = 0; t < mine.length; t++) {
-    kl += klDivergence(ref[t]!, mine[t]!);
-    if (argmax(ref[t]!) === argmax(mine[t]!)) agree++;
-  }
-  return { kl: kl / mine.length, top1: agree / mine.length };
+/**
+ * Mean next-token KL(full ‖ compressed) and top-1 agreement along the full-cache answer, per combo:
+ * every combo and the full cache are teacher-forced along it together.
+ */
+async function fidelity(unit: Unit, combos: Combo[], full: ComboRun): Promise<{ kl: number; top1: number }[]> {
+  if (combos.length === 0) return [];
+  const all = [undefined, ...combos];
+  const logits: Float32Array[][] = all.map(() => []);
+  const scheduler = new BatchScheduler(unit.model);
+  const force = (c: Combo | undefined, i: number) => {
+    const { session } = openSession(unit, c);
+    return scheduler.submit({ session, generate: { forced: full.ids }, onLogits: (l) => logits[i]!.push(l) }).finally(() => session.free());
+  };
+  if (unit.batched) await Promise.all(all.map(force));
+  else for (const [i, c] of all.entries()) await force(c, i);
+  const ref = logits[0]!;
+  return logits.slice(1).map((mine) => {
+    let kl = 0;
+    let agree = 0;
+    for (let t = 0; t < mine.length; t++) {
+      kl += klDivergence(ref[t]!, mine[t]!);
+      if (argmax(ref[t]!) === argmax(mine[t]!)) agree++;
+    }
+    return { kl: kl / mine.length, top1: agree / mine.length };
+  });
 }

@@ -40,6 +40,8 @@ export interface StudyOptions {
   decodeRatio: number;
   out: string;
   shard?: Shard;
+  /** Decode each example's presses × ratios together, one pass over the weights per step (default true); false: one after another. */
+  batched?: boolean;
 }
 
 /**

@@ -8,7 +8,8 @@ import type { Session } from './session.js';
 /** One sequence to run: its session (cache and compression), prompt, generation and where its tokens go. */
 export interface SequenceRequest {
   session: Session;
-  prompt: string | readonly number[];
+  /** The prompt to prefill; absent when the session has run it already (decoding starts from its last logits). */
+  prompt?: string | readonly number[];
   segments?: readonly Segment[];
   /** Run the session's compression on this prompt (default true; false appends it as is, after a stored prefix). */
   compress?: boolean;
@@ -19,6 +20,8 @@ export interface SequenceRequest {
   onToken?(t: GeneratedToken): void;
   /** Aborting ends the sequence before its next step. */
   signal?: AbortSignal;
+  /** The logits each token is picked from (the prompt's last, then every step's), before the pick. */
+  onLogits?(logits: Float32Array): void;
   /** Called once the prompt's last chunk has run (and its press compressed the cache), before the first token is picked. */
   onPrefilled?(): void;
 }
@@ -84,11 +87,22 @@ export class BatchScheduler {
   /** Queues a sequence; resolves with how it ended. A prompt that cannot run (empty, over the context) rejects at once. */
   submit(req: SequenceRequest): Promise<FinishReason | 'cancelled'> {
     return new Promise((resolve, reject) => {
-      const { ids, hooks } = req.session.preparePrefill(req.prompt, { segments: req.segments, compress: req.compress });
-      // A quantised cache quantises entries as they arrive: a later chunk would attend to quantised keys
-      // where the one-shot forward's early tokens saw them exact, so its prompt runs whole.
-      const chunks = req.session.cache.quantized ? [{ from: 0, to: ids.length }] : planChunks(ids.length, this.prefillChunk);
-      this.sequences.push({ req, ids, hooks, chunks, nextChunk: 0, generation: undefined, token: undefined, finishAfterStep: undefined, resolve, reject });
+      const s: Running = { req, ids: [], hooks: undefined, chunks: [], nextChunk: 0, generation: undefined, token: undefined, finishAfterStep: undefined, resolve, reject };
+      if (req.prompt === undefined) {
+        const logits = req.session.logits;
+        if (!logits) throw new Error('submit: a sequence without a prompt needs a session that has run one');
+        s.generation = req.session.startGeneration(req.generate);
+        this.pick(s, logits);
+        if (s.token === undefined && !s.finishAfterStep) return; // ended at its first pick
+      } else {
+        const { ids, hooks } = req.session.preparePrefill(req.prompt, { segments: req.segments, compress: req.compress });
+        s.ids = ids;
+        s.hooks = hooks;
+        // A quantised cache quantises entries as they arrive: a later chunk would attend to quantised keys
+        // where the one-shot forward's early tokens saw them exact, so its prompt runs whole.
+        s.chunks = req.session.cache.quantized ? [{ from: 0, to: ids.length }] : planChunks(ids.length, this.prefillChunk);
+      }
+      this.sequences.push(s);
       if (!this.looping) this.loop = this.run();
     });
   }
@@ -169,6 +183,7 @@ export class BatchScheduler {
 
   private pick(s: Running, logits: Float32Array): void {
     try {
+      s.req.onLogits?.(logits);
       const p = s.req.session.pick(s.generation!, logits);
       for (const t of p.tokens) s.req.onToken?.(t);
       s.token = p.step;

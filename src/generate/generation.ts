@@ -9,6 +9,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokens?: number[];
   /** Strings that end generation; the text up to them is returned, the stop string is not. */
   stop?: string[];
+  /** Teacher forcing: take these tokens in order instead of sampling, then end (`maxTokens` defaults to their count). */
+  forced?: readonly number[];
 }
 
 export interface GeneratedToken {
@@ -39,6 +41,7 @@ export class Generation {
   private readonly stops: StopMatcher;
   private readonly streamer: TextStreamer;
   private readonly max: number;
+  private readonly forced: readonly number[] | undefined;
   /** Tokens generated so far (stop tokens excluded). */
   count = 0;
 
@@ -51,13 +54,15 @@ export class Generation {
     this.stopIds = new Set([...tokenizer.eosIds, ...(opts.stopTokens ?? [])]);
     this.stops = new StopMatcher(opts.stop ?? []);
     this.streamer = new TextStreamer(tokenizer);
-    this.max = opts.maxTokens ?? 256;
+    this.forced = opts.forced;
+    this.max = opts.maxTokens ?? opts.forced?.length ?? 256;
+    if (this.forced && this.max > this.forced.length) throw new RangeError(`maxTokens ${this.max} is more than the ${this.forced.length} forced tokens`);
   }
 
   /** Picks the token after `logits`; `seen` is how many positions the cache has processed. */
   pick(logits: Float32Array, seen: number): Pick {
     if (this.max <= 0) return { tokens: this.tail(), finish: 'length' };
-    const id = this.sampler.sample(logits);
+    const id = this.forced ? this.forced[this.count]! : this.sampler.sample(logits);
     if (this.stopIds.has(id)) return { tokens: this.tail(), finish: 'stop' };
     this.count++;
     const { text, stopped } = this.stops.push(this.streamer.push(id));

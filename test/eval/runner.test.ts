@@ -69,19 +69,32 @@ test('one prefill, many presses: every output equals a separate prefill with tha
   }
 });
 
+test('decoding each example\'s presses together gives exactly the results of decoding them one after another', async () => {
+  const { model, tokenizer } = await loaded;
+  const batched = join(tmp, 'batched.jsonl');
+  const sequential = join(tmp, 'sequential.jsonl');
+  const totals = await runStudy(model, tokenizer, { ...options(batched), decodeRatio: 0.3 });
+  await runStudy(model, tokenizer, { ...options(sequential), decodeRatio: 0.3, batched: false });
+  assert.deepEqual(readResults(batched).map(stable), readResults(sequential).map(stable));
+  assert.equal(totals.batchCheck?.sequences, 3, 'the first example\'s full cache and two presses were also decoded alone, with the same answers');
+  assert.ok(totals.batchCheck!.batchedMs > 0 && totals.batchCheck!.sequentialMs > 0);
+});
+
 test('a run killed midway and resumed ends with the same JSONL as an uninterrupted run', async () => {
   const { model, tokenizer } = await loaded;
   const whole = join(tmp, 'whole.jsonl');
   await runStudy(model, tokenizer, options(whole));
   const part = join(tmp, 'part.jsonl');
   let calls = 0;
-  const first = await runStudy(model, tokenizer, options(part), { shouldStop: () => ++calls > 11 });
+  // Stopped before its 4th example (presses × ratios of an example decode together, so it stops between examples).
+  const first = await runStudy(model, tokenizer, options(part), { shouldStop: () => ++calls > 3 });
   assert.ok(first.stopped);
-  assert.equal(readResults(part).length, 11);
+  const kept = readResults(part).length;
+  assert.ok(kept > 0 && kept < readResults(whole).length && kept === first.records, `${kept} results before the stop`);
   // a kill can also leave half a line behind
   writeFileSync(part, readFileSync(part, 'utf8') + '{"model":"stories260K","ta');
   const second = await runStudy(model, tokenizer, options(part));
-  assert.equal(second.skipped, 11);
+  assert.equal(second.skipped, kept);
   assert.deepEqual(readResults(part).map(stable), readResults(whole).map(stable));
 });
 
