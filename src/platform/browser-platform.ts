@@ -123,3 +123,17 @@ export const hostPlatform: Platform = {
     return (start, end) => decoder.decode(bytes.slice(start, end));
   },
 };
+
+/**
+ * Session's decode loop yields to the event loop with setImmediate between tokens, which browsers
+ * lack; a MessageChannel round trip is the same "after pending events, without a timer's clamp".
+ */
+if (typeof (globalThis as { setImmediate?: unknown }).setImmediate !== 'function') {
+  const queue: (() => void)[] = [];
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => queue.shift()?.();
+  (globalThis as unknown as { setImmediate: (f: () => void) => void }).setImmediate = (f) => {
+    queue.push(f);
+    channel.port2.postMessage(0);
+  };
+}
