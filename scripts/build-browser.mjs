@@ -1,5 +1,6 @@
 // Bundles the engine for the browser with esbuild: dist/browser/kvtrim.js (the package's "./browser"
-// export). The core reaches its host through
+// export) and the playground's
+// page script and engine worker. The core reaches its host through
 // src/platform/platform.ts, whose Node implementation is swapped for the browser's here; onnxruntime
 // (Node's native GEMM) is absent, so loading it fails and the WebAssembly kernels do every product.
 import { build } from 'esbuild';
@@ -20,7 +21,11 @@ const browserHost = {
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { kvtrim: 'src/browser.ts' },
+  entryPoints: {
+    kvtrim: 'src/browser.ts',
+    'playground-worker': 'src/playground/engine-worker.ts',
+    playground: 'src/playground/page-script.ts',
+  },
   outdir: 'dist/browser',
   bundle: true,
   format: 'esm',

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Platform } from './platform.js';
 
 /** The package root: the nearest directory above this file holding package.json and models/ (built or not). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'models'))) return dir;
