@@ -1,5 +1,9 @@
 import type { Page } from 'playwright-core';
 
+/** The overlay strip's colours (heatmap-client.ts) for a kept and an evicted key. */
+export const KEPT = [46, 157, 91];
+export const EVICTED = [217, 83, 79];
+
 /** Moves the mouse to the centre of cell (r, c) of the main heatmap. */
 export async function hoverCell(page: Page, r: number, c: number): Promise<string> {
   const box = (await page.locator('#main').boundingBox())!;

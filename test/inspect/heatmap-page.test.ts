@@ -13,7 +13,7 @@ import { splitShots } from '../../src/press/split-shots.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import type { Press } from '../../src/press/press.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { hoverCell, stripColours } from '../helpers/heatmap-canvas.js';
+import { EVICTED, KEPT, hoverCell, stripColours } from '../helpers/heatmap-canvas.js';
 import { modelPath } from '../helpers/model-files.js';
 
 const DIR = modelPath('stories260K/');
@@ -22,8 +22,6 @@ const PROMPT =
   'One day, she saw a big red ball in the park. She ran to it and picked it up. It was soft and round.\n\n' +
   'Tom had a small dog named Max. Max liked to run in the garden and dig holes. Tom laughed at him.\n\n' +
   'What did Lily see in the park?';
-const KEPT = [46, 157, 91];
-const EVICTED = [217, 83, 79];
 
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-heatmap-'));
 let loaded: LoadedModel;
