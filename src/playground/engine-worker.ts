@@ -1,16 +1,24 @@
 // The playground's engine, in a dedicated worker (the kernels' threads wait with Atomics.wait, which a
 // page's main thread may not): it loads the model from files the page hands over, generates, and
-// captures attention and what each press keeps. Bundled to dist/browser/playground-worker.js.
-import { HeadCache } from '../cache/head-cache.js';
-import { Session } from '../generate/session.js';
-import { inspectPrompt } from '../inspect/inspect-prompt.js';
-import type { PressKept } from '../inspect/press-kept.js';
-import { createWasmBackend, type WasmBackend } from '../kernels/wasm-backend.js';
-import { loadModel, type LoadedModel } from '../model/load-model.js';
-import { mountFiles, provideKernels, unmountFiles } from '../platform/browser-platform.js';
-import { platform } from '../platform/platform.js';
-import { createPress, pressRegistry } from '../press/registry.js';
-import { splitShots } from '../press/split-shots.js';
+// captures attention and what each press keeps. Bundled to dist/browser/playground-worker.js on top of
+// the library bundle (it imports ./kvtrim.js at run time), so the playground runs what web projects get.
+import {
+  HeadCache,
+  Session,
+  createPress,
+  createWasmBackend,
+  inspectPrompt,
+  loadModel,
+  mountFiles,
+  platform,
+  pressRegistry,
+  provideKernels,
+  splitShots,
+  unmountFiles,
+  type LoadedModel,
+  type PressKept,
+  type WasmBackend,
+} from '../browser.js';
 import type { FromEngine, KvBytes, PageFile, ToEngine } from './messages.js';
 
 /** Presses the page offers: every registered one that needs nothing beyond the model (DuoAttention reads a gates file). */

@@ -41,7 +41,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
   const model = modelFiles(opts.model);
   const root = packageRoot();
   const bundle = join(root, 'dist', 'browser');
-  for (const f of ['playground.js', 'playground-worker.js'])
+  for (const f of ['playground.js', 'playground-worker.js', 'kvtrim.js'])
     if (!existsSync(join(bundle, f))) throw new Error(`dist/browser/${f} not found: run \`npm run build\` (it bundles the playground)`);
   const page = renderPlaygroundPage();
   const isolated = opts.isolated ?? true;
@@ -61,7 +61,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     if (req.method !== 'GET') return reply(res, 405, 'text/plain', 'the playground only serves GET\n');
     if (path === '/') return reply(res, 200, 'text/html; charset=utf-8', page);
     if (path === '/heatmap-client.js') return reply(res, 200, TYPES['.js']!, HEATMAP_CLIENT);
-    if (path === '/playground.js' || path === '/playground-worker.js') return reply(res, 200, TYPES['.js']!, readFileSync(join(bundle, path.slice(1))));
+    if (path === '/playground.js' || path === '/playground-worker.js' || path === '/kvtrim.js') return reply(res, 200, TYPES['.js']!, readFileSync(join(bundle, path.slice(1))));
     if (path === '/kernels.wasm') return reply(res, 200, TYPES['.wasm']!, readFileSync(join(root, 'build', 'kernels.wasm')));
     if (path === '/model/') return reply(res, 200, TYPES['.json']!, JSON.stringify({ name: model.name, files: model.files }));
     const file = path.startsWith('/model/') ? path.slice('/model/'.length) : undefined;
