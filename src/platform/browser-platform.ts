@@ -2,15 +2,6 @@ import type { OpenFile, Platform } from './platform.js';
 
 /** FileReaderSync, which dedicated workers have (the DOM typings leave it out). */
 declare const FileReaderSync: { new (): { readAsArrayBuffer(blob: Blob): ArrayBuffer } } | undefined;
-/** The worker global's Worker constructor, typed as far as this file uses it. */
-interface PageWorker {
-  postMessage(data: unknown): void;
-  terminate(): void;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onerror: ((ev: { message?: string }) => void) | null;
-}
-declare const Worker: new (url: string) => PageWorker;
-
 /** Files the page has handed over (a dropped folder, the fetched embedded model), by path. */
 const files = new Map<string, Blob>();
 let kernels: Uint8Array<ArrayBuffer> | undefined;
@@ -106,7 +97,7 @@ export const hostPlatform: Platform = {
     const w = new Worker(url);
     const ready = new Promise<void>((resolve, reject) => {
       w.onmessage = () => resolve();
-      w.onerror = (e) => reject(new Error(`a kernel thread failed to start: ${e.message ?? 'unknown error'}`));
+      w.onerror = (e) => reject(new Error(`a kernel thread failed to start: ${e.message || 'unknown error'}`));
     });
     void ready.finally(() => URL.revokeObjectURL(url)).catch(() => {});
     w.postMessage(data);

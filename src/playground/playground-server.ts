@@ -57,7 +57,12 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
   };
 
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://loopback').pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://loopback').pathname);
+    } catch {
+      return reply(res, 400, 'text/plain', 'malformed path\n');
+    }
     if (req.method !== 'GET') return reply(res, 405, 'text/plain', 'the playground only serves GET\n');
     if (path === '/') return reply(res, 200, 'text/html; charset=utf-8', page);
     if (path === '/heatmap-client.js') return reply(res, 200, TYPES['.js']!, HEATMAP_CLIENT);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { startPlayground, type Playground } from '../../src/playground/playgroun
 import { createPress } from '../../src/press/registry.js';
 import { splitShots } from '../../src/press/split-shots.js';
 import { launchBrowser } from '../helpers/browser.js';
+import { buildBrowserBundle } from '../helpers/browser-bundle.js';
 import { EVICTED, KEPT, stripColours } from '../helpers/heatmap-canvas.js';
 import { modelPath } from '../helpers/model-files.js';
 
@@ -32,8 +32,7 @@ let isolated: Playground;
 let plain: Playground;
 
 before(async () => {
-  // the page's scripts are the bundle `npm run build` makes; make it here too, so this file runs alone
-  execFileSync(process.execPath, [new URL('../../scripts/build-browser.mjs', import.meta.url).pathname]);
+  buildBrowserBundle();
   // the browser has no native GEMM: the reference runs the same WebAssembly kernels
   backend = await createWasmBackend({ nativeGemm: false });
   tiny = await loadModel(defaultModelPath(), { backend });
