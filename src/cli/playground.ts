@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--no-isolation', 'leave out the cross-origin isolation headers (the page then runs the kernels on one thread)')
     .action(async (flags: PlaygroundFlags) => {
       const pg = await startPlayground({ model: flags.model ?? defaultModelPath(), port: flags.port, isolated: flags.isolation });
-      console.error(`kvtrim playground at ${pg.url} (Ctrl-C stops it)`);
+      console.error(`kvtrim playground at ${pg.url}${flags.isolation ? '' : ' (not cross-origin isolated: one thread)'} (Ctrl-C stops it)`);
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void pg.close().then(() => process.exit(0)));
     });
 }
