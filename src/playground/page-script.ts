@@ -162,7 +162,10 @@ drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
   const entries = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x): x is FileSystemEntry => x !== null);
-  void Promise.all(entries.map(entryFiles)).then((lists) => load(entries.map((x) => x.name).join(', '), lists.flat()));
+  // files handed over without entries (a drop made by a script) are taken as they are
+  const files = entries.length ? Promise.all(entries.map(entryFiles)).then((l) => l.flat()) : Promise.resolve(pickedFiles(e.dataTransfer?.files ?? new DataTransfer().files));
+  const name = entries.length ? entries.map((x) => x.name).join(', ') : [...(e.dataTransfer?.files ?? [])].map((f) => f.name).join(', ');
+  void files.then((list) => load(name, list)).catch((err: unknown) => status(`Error: ${err instanceof Error ? err.message : String(err)}`));
 });
 for (const id of ['pick-file', 'pick-folder'])
   $<HTMLInputElement>(id).addEventListener('change', (e) => {

@@ -35,7 +35,7 @@ function modelFiles(model: string): { name: string; dir: string; files: string[]
 /**
  * Serves the playground on loopback: the page, its bundled scripts (dist/browser), the kernels and
  * the default model's files, each with the headers cross-origin isolation needs (COOP same-origin,
- * COEP require-corp) unless `isolated` is false. Nothing else is served, and only to GET.
+ * COEP require-corp) unless `isolated` is false. Nothing else is served, and only to GET (and HEAD).
  */
 export async function startPlayground(opts: PlaygroundOptions): Promise<Playground> {
   const model = modelFiles(opts.model);
@@ -63,7 +63,7 @@ export async function startPlayground(opts: PlaygroundOptions): Promise<Playgrou
     } catch {
       return reply(res, 400, 'text/plain', 'malformed path\n');
     }
-    if (req.method !== 'GET') return reply(res, 405, 'text/plain', 'the playground only serves GET\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'text/plain', 'the playground only serves GET and HEAD\n');
     if (path === '/') return reply(res, 200, 'text/html; charset=utf-8', page);
     if (path === '/heatmap-client.js') return reply(res, 200, TYPES['.js']!, HEATMAP_CLIENT);
     if (path === '/playground.js' || path === '/playground-worker.js' || path === '/kvtrim.js') return reply(res, 200, TYPES['.js']!, readFileSync(join(bundle, path.slice(1))));

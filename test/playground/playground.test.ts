@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -203,6 +203,34 @@ test('a safetensors folder picked in the page loads there (llama2.c tokenizer be
     assert.match((await page.locator('#status').textContent())!, /^stories260K-hf: 5 layers, 8 query heads over 4 KV heads/);
     const prompt = 'Once upon a time, Lily';
     assert.deepEqual(await run(page, prompt), await nodeGreedy(dropped, prompt));
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a GGUF file picked or dropped on the page loads there and generates the Node tokens of the same file', async () => {
+  const file = join(modelPath('stories260K/'), 'stories260K.gguf');
+  const gguf = await loadModel(file, { backend });
+  const { page, problems } = await open(isolated);
+  try {
+    await page.setInputFiles('#pick-file', file);
+    await waitLoaded(page);
+    assert.match((await page.locator('#status').textContent())!, /^stories260K\.gguf: 5 layers, 8 query heads over 4 KV heads/);
+    for (const prompt of ['Once upon a time', 'Tom and Lily went to the park']) assert.deepEqual(await run(page, prompt), await nodeGreedy(gguf, prompt), prompt);
+    // the same file dropped on the drop zone, after the embedded model is back
+    await page.reload();
+    await waitLoaded(page);
+    const bytes = [...readFileSync(file)];
+    const transfer = await page.evaluateHandle((b) => {
+      const t = new DataTransfer();
+      t.items.add(new File([new Uint8Array(b)], 'dropped.gguf'));
+      return t;
+    }, bytes);
+    await page.locator('#drop').dispatchEvent('drop', { dataTransfer: transfer });
+    await page.waitForFunction(() => document.getElementById('status')!.textContent!.startsWith('dropped.gguf'), null, { timeout: 60_000 });
+    await waitLoaded(page);
+    assert.deepEqual(await run(page, 'Once upon a time'), await nodeGreedy(gguf, 'Once upon a time'));
     assert.deepEqual(problems, []);
   } finally {
     await page.close();
