@@ -10,7 +10,6 @@ interface PlaygroundState {
   threads: number;
   runs: number;
   ids: number[];
-  inspected?: HeatmapData;
   error?: string;
 }
 
@@ -114,7 +113,6 @@ engine.onmessage = (e: MessageEvent<FromEngine>) => {
       status(`Generated ${m.ids.length} tokens (${(m.ids.length / Math.max(m.decodeMs / 1000, 1e-9)).toFixed(1)} tok/s); capturing attention…`);
       return;
     case 'inspected':
-      state.inspected = m.data;
       kvTable([...(generation ? [generation] : []), ...m.kv.map((kv) => ({ what: `${kv.press} at ratio ${m.data.presses[0]?.ratio ?? ''}, prompt`, kv }))]);
       w.kvtrimHeatmap(m.data);
       state.runs++;
