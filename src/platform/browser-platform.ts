@@ -1,7 +1,8 @@
 import type { OpenFile, Platform } from './platform.js';
 
 /** FileReaderSync, which dedicated workers have (the DOM typings leave it out). */
-declare const FileReaderSync: { new (): { readAsArrayBuffer(blob: Blob): ArrayBuffer } } | undefined;
+declare const FileReaderSync: new () => { readAsArrayBuffer(blob: Blob): ArrayBuffer };
+
 /** Files the page has handed over (a dropped folder, the fetched embedded model), by path. */
 const files = new Map<string, Blob>();
 let kernels: Uint8Array<ArrayBuffer> | undefined;
@@ -47,7 +48,6 @@ export function provideKernels(binary: Uint8Array<ArrayBuffer>): void {
  * a Blob URL, and threads beyond one only where the page is cross-origin isolated (shared memory).
  */
 export const hostPlatform: Platform = {
-  name: 'browser',
   stat(path) {
     const p = clean(path);
     const blob = files.get(p);
@@ -70,7 +70,7 @@ export const hostPlatform: Platform = {
   open(path): OpenFile {
     const blob = files.get(clean(path));
     if (!blob) throw missing(path);
-    if (FileReaderSync === undefined) throw new Error('kvtrim reads files in a dedicated worker (FileReaderSync); run it in one');
+    if (typeof FileReaderSync === 'undefined') throw new Error('kvtrim reads files in a dedicated worker (FileReaderSync); run it in one');
     const reader = new FileReaderSync();
     return {
       read(out, offset, length, position) {

@@ -18,7 +18,6 @@ export function packageRoot(): string {
 
 /** Node's platform: node:fs, node:path, worker_threads, and build/kernels.wasm at the package root. */
 export const hostPlatform: Platform = {
-  name: 'node',
   stat(path) {
     const st = statSync(path);
     return { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.size };

@@ -26,7 +26,6 @@ export interface PlatformThread {
  * default, and the browser bundle is built with the browser's in its place (scripts/build-browser.mjs).
  */
 export interface Platform {
-  readonly name: 'node' | 'browser';
   /** Throws (with the host's message) when nothing is at `path`. */
   stat(path: string): PathInfo;
   exists(path: string): boolean;

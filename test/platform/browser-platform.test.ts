@@ -40,3 +40,9 @@ test('its UTF-8 slices decode ranges of shared memory too (where the backend rea
   assert.equal(slice(0, encoded.length), text);
   assert.equal(slice(7, 13), 'wörld');
 });
+
+test('outside a dedicated worker, reading a mounted file says where kvtrim must run', () => {
+  mountFiles([['/a.gguf', new Blob(['x'])]]);
+  assert.throws(() => browser.open('/a.gguf'), /kvtrim reads files in a dedicated worker \(FileReaderSync\)/);
+  assert.throws(() => browser.open('/b.gguf'), /ENOENT/);
+});
