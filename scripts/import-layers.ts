@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Bottom first. The cache is below the kernels: attention reads the ragged cache it is given. */
-export const LAYERS = ['formats', 'tokenizer', 'cache', 'kernels', 'model', 'press', 'generate', 'inspect', 'eval', 'prune', 'bench', 'server', 'cli'] as const;
+/** Bottom first. The platform (files, threads, the kernels' binary) is under everything; the cache is below the kernels: attention reads the ragged cache it is given. */
+export const LAYERS = ['platform', 'formats', 'hub', 'tokenizer', 'cache', 'kernels', 'model', 'press', 'generate', 'inspect', 'eval', 'prune', 'bench', 'server', 'playground', 'cli'] as const;
 
 export interface ImportEdge {
   from: string;

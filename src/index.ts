@@ -4,7 +4,7 @@ export { Model, type ForwardOptions } from './model/model.js';
 export type { ModelConfig } from './formats/model-config.js';
 export { loadCheckpoint } from './formats/load-checkpoint.js';
 export { FormatError } from './formats/format-error.js';
-export { downloadModel } from './formats/hub-download.js';
+export { downloadModel } from './hub/hub-download.js';
 export { loadTokenizer } from './tokenizer/load-tokenizer.js';
 export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer.js';
 export { Session, type GenerateOptions, type PrefillOptions, type SessionOptions } from './generate/session.js';

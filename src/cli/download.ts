@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { defaultCacheDir, downloadModel } from '../formats/hub-download.js';
+import { defaultCacheDir, downloadModel } from '../hub/hub-download.js';
 
 interface DownloadFlags {
   revision: string;

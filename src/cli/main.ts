@@ -17,6 +17,7 @@ const commandModules: (() => Promise<CommandModule>)[] = [
   () => import('./presses.js'),
   () => import('./duo-profile.js'),
   () => import('./serve.js'),
+  () => import('./playground.js'),
 ];
 
 /** The version kvtrim's package.json states, found upward from this file (src/cli/ under tsx, dist/src/cli/ when built). */

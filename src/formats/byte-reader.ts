@@ -1,3 +1,4 @@
+import { platform } from '../platform/platform.js';
 import { FormatError } from './format-error.js';
 
 /**
@@ -7,14 +8,14 @@ import { FormatError } from './format-error.js';
 export class ByteReader {
   pos = 0;
   private readonly view: DataView;
-  private readonly text: Buffer;
+  private readonly text: (start: number, end: number) => string;
 
   constructor(
     readonly bytes: Uint8Array,
     readonly file: string,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.text = platform().utf8Slicer(bytes);
   }
 
   get remaining(): number {
@@ -117,8 +118,7 @@ export class ByteReader {
 
   utf8(n: number, what: string): string {
     this.need(n, what);
-    // Buffer's native slice decoding makes no view object per string (vocabularies hold ~10^5 of them).
-    const s = this.text.toString('utf8', this.pos, this.pos + n);
+    const s = this.text(this.pos, this.pos + n);
     this.pos += n;
     return s;
   }

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { platform } from '../platform/platform.js';
 import { TENSOR_NAMES, type Checkpoint } from './checkpoint.js';
 import { checkTensors } from './check-tensors.js';
 import { describeValue } from './describe-value.js';
@@ -16,11 +15,12 @@ const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 
 /** Reads a Hugging Face model directory: config.json plus model.safetensors or a sharded index. */
 export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
+  const { join, exists } = platform();
   const configPath = join(dir, 'config.json');
   const configJson = readJson(configPath);
   const tensors = new Map<string, RawTensor>();
   const indexPath = join(dir, HF_INDEX_FILE);
-  if (existsSync(indexPath)) {
+  if (exists(indexPath)) {
     for (const [shard, names] of shardsOf(readJson(indexPath), indexPath)) {
       const path = join(dir, shard);
       const inShard = new Map(safetensorsTensors(readFileBytes(path, alloc), path).map((t) => [t.name, t]));
@@ -35,7 +35,7 @@ export function readHfCheckpoint(dir: string, alloc?: ByteAlloc): Checkpoint {
     }
   } else {
     const path = join(dir, HF_SINGLE_FILE);
-    if (!existsSync(path)) throw new FormatError(dir, `no ${HF_SINGLE_FILE} or ${HF_INDEX_FILE} in this directory`);
+    if (!exists(path)) throw new FormatError(dir, `no ${HF_SINGLE_FILE} or ${HF_INDEX_FILE} in this directory`);
     for (const t of safetensorsTensors(readFileBytes(path, alloc), path)) tensors.set(t.name, t);
   }
   // Old transformers versions saved RoPE's inverse frequencies as a buffer; they follow from the config.

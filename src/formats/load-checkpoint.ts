@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { platform } from '../platform/platform.js';
 import type { Checkpoint } from './checkpoint.js';
 import { FormatError } from './format-error.js';
 import { readGgufCheckpoint } from './gguf-checkpoint.js';
@@ -13,16 +12,17 @@ import type { ByteAlloc } from './read-file.js';
  */
 export function loadCheckpoint(path: string, opts: { alloc?: ByteAlloc } = {}): Checkpoint {
   const { alloc } = opts;
+  const { join, dirname } = platform();
   let isDir: boolean;
   try {
-    isDir = statSync(path).isDirectory();
+    isDir = platform().stat(path).isDirectory;
   } catch {
     throw new FormatError(path, 'no such file or directory');
   }
   if (isDir) {
     // A directory holding a single GGUF and no config.json (e.g. `kvtrim download --files x.gguf`) means that GGUF.
-    const ggufs = readdirSync(path).filter((f) => f.endsWith('.gguf'));
-    if (!existsSync(join(path, 'config.json')) && ggufs.length === 1) return readGgufCheckpoint(join(path, ggufs[0]!), alloc);
+    const ggufs = platform().listDir(path).filter((f) => f.endsWith('.gguf'));
+    if (!platform().exists(join(path, 'config.json')) && ggufs.length === 1) return readGgufCheckpoint(join(path, ggufs[0]!), alloc);
     return readHfCheckpoint(path, alloc);
   }
   if (path.endsWith('.gguf')) return readGgufCheckpoint(path, alloc);

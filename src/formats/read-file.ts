@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { platform } from '../platform/platform.js';
 import { FormatError } from './format-error.js';
 
 /** Where file bytes go: a fresh heap array, or memory a compute backend hands out (so weights need no second copy). */
@@ -11,24 +11,24 @@ export type ByteAlloc = (bytes: number) => Uint8Array;
 export function readFileBytes(path: string, alloc: ByteAlloc = (n) => new Uint8Array(n)): Uint8Array {
   let size: number;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new FormatError(path, 'is not a regular file');
+    const st = platform().stat(path);
+    if (!st.isFile) throw new FormatError(path, 'is not a regular file');
     size = st.size;
   } catch (e) {
     if (e instanceof FormatError) throw e;
     throw new FormatError(path, `cannot read: ${(e as Error).message}`);
   }
   const out = alloc(size);
-  const fd = openSync(path, 'r');
+  const file = platform().open(path);
   try {
     const chunk = 1 << 30;
     for (let pos = 0; pos < size; ) {
-      const n = readSync(fd, out, pos, Math.min(chunk, size - pos), pos);
+      const n = file.read(out, pos, Math.min(chunk, size - pos), pos);
       if (n === 0) throw new FormatError(path, `file shrank while reading (${pos} of ${size} bytes)`);
       pos += n;
     }
   } finally {
-    closeSync(fd);
+    file.close();
   }
   return out;
 }

@@ -1,10 +1,11 @@
 /**
- * The heatmap page's browser script (plain ES2020, no template literals so it can live in this
- * string). It reads `D` (HeatmapData with base64 float32 weights) and draws on plain canvases.
+ * The heatmap views' browser script (plain ES2020, no template literals so it can live in this
+ * string), shared by the static heatmap page and the playground. It defines
+ * `window.kvtrimHeatmap(D)`, which (re)draws HeatmapData `D` (weights as base64 float32 or as
+ * numbers) on the plain canvases of `heatmapViewsHtml`; calling it again replaces the views.
  */
 export const HEATMAP_CLIENT = String.raw`
-(function () {
-  var D = window.KVTRIM_HEATMAP;
+window.kvtrimHeatmap = function (D) {
   var T = D.tokens.length, B = D.block;
   var MAGMA = [[0,0,4],[28,16,68],[79,18,123],[129,37,129],[181,54,122],[229,80,100],[251,135,97],[254,194,135],[252,253,191]];
   var KEPT = [46,157,91], EVICTED = [217,83,79];
@@ -19,7 +20,7 @@ export const HEATMAP_CLIENT = String.raw`
     return new Float32Array(u.buffer);
   }
   D.maps.forEach(function (m) {
-    m.w = f32(m.weights);
+    m.w = typeof m.weights === 'string' ? f32(m.weights) : Float32Array.from(m.weights);
     m.max = 0;
     for (var i = 0; i < m.w.length; i++) if (m.w[i] > m.max) m.max = m.w[i];
   });
@@ -165,6 +166,7 @@ export const HEATMAP_CLIENT = String.raw`
 
   function buildGrid() {
     var tb = $('grid');
+    tb.textContent = '';
     var hr = document.createElement('tr');
     hr.appendChild(document.createElement('th'));
     heads.forEach(function (h) { var th = document.createElement('th'); th.textContent = 'head ' + h; hr.appendChild(th); });
@@ -199,7 +201,9 @@ export const HEATMAP_CLIENT = String.raw`
     var pol = D.presses.filter(function (p) { return p.policies; });
     var head = ['layer', 'head', 'KV head', 'entropy (nats)', 'top-10% mass'].concat(D.segments.map(function (s) { return 'mass: ' + s.label; }))
       .concat(pol.map(function (p) { return p.name + ' policy'; }));
-    var t = $('stats'), th = document.createElement('thead'), tr = document.createElement('tr');
+    var t = $('stats');
+    t.textContent = '';
+    var th = document.createElement('thead'), tr = document.createElement('tr');
     head.forEach(function (h) { var e = document.createElement('th'); e.textContent = h; tr.appendChild(e); });
     th.appendChild(tr); t.appendChild(th);
     var tb = document.createElement('tbody');
@@ -217,20 +221,23 @@ export const HEATMAP_CLIENT = String.raw`
   }
 
   function options(el, values, prefix) {
+    el.textContent = '';
     values.forEach(function (v) { var o = document.createElement('option'); o.value = v; o.textContent = prefix + v; el.appendChild(o); });
   }
   options($('layer'), layers, 'layer ');
   options($('head'), heads, 'head ');
-  $('layer').addEventListener('change', function () { select(+$('layer').value, sel.head); });
-  $('head').addEventListener('change', function () { select(sel.layer, +$('head').value); });
+  // handlers as properties, so a redraw with new data replaces the last one's
+  $('layer').onchange = function () { select(+$('layer').value, sel.head); };
+  $('head').onchange = function () { select(sel.layer, +$('head').value); };
   $('zoom').value = cell;
-  $('zoom').addEventListener('input', function () { cell = +$('zoom').value; drawSelected(); });
-  $('scale').addEventListener('change', function () { scaleMode = $('scale').value; drawSelected(); });
-  $('main').addEventListener('mousemove', onHover);
-  $('main').addEventListener('mouseleave', function () { $('tip').style.display = 'none'; });
+  $('zoom').oninput = function () { cell = +$('zoom').value; drawSelected(); };
+  $('scale').value = scaleMode;
+  $('scale').onchange = function () { scaleMode = $('scale').value; drawSelected(); };
+  $('main').onmousemove = onHover;
+  $('main').onmouseleave = function () { $('tip').style.display = 'none'; };
   buildGrid();
   buildStats();
   drawSelected();
   window.kvtrimHeatmapReady = true;
-})();
+};
 `;

@@ -1,6 +1,7 @@
 import { esc, scriptJson } from './html.js';
 import { HEATMAP_CLIENT } from './heatmap-client.js';
 import type { HeatmapData } from './heatmap-data.js';
+import { HEATMAP_CSS, heatmapViewsHtml } from './heatmap-views.js';
 
 /**
  * One self-contained HTML file (no server, no network) showing a capture: the query × key heatmap
@@ -17,49 +18,15 @@ export function renderHeatmapPage(data: HeatmapData): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(data.title)}</title>
 <style>
-body{font:14px/1.45 system-ui,sans-serif;margin:16px;color:#1d2330}
-h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:18px 0 6px}.side h2:first-child{margin-top:0}
-.note{color:#5b6475;margin:2px 0}
-.controls{display:flex;gap:12px;align-items:center;margin:8px 0;flex-wrap:wrap}
-.top{display:flex;gap:20px;align-items:flex-start}
-.scroll{overflow:auto;flex:1 1 auto;min-width:320px;max-height:85vh;border:1px solid #dde3ee}
-.side{flex:0 0 auto;max-width:50vw}
-#main{display:block;cursor:crosshair}
-#hover{font-family:monospace;min-height:1.4em;margin:4px 0;white-space:pre}
-#tip{position:absolute;display:none;background:#1d2330;color:#fff;font:12px monospace;padding:3px 6px;border-radius:4px;pointer-events:none;white-space:pre}
-#grid{border-collapse:collapse}#grid th{font-weight:normal;color:#5b6475;font-size:12px;padding:0 4px}
-#grid td{padding:2px;text-align:center}.thumb{border:2px solid transparent;cursor:pointer;display:block}.thumb.sel{border-color:#3266c8}
-.cap{font-size:10px;line-height:1.15;color:#5b6475;max-width:60px;margin:auto}
-#presses{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-size:12px;color:#1d2330;margin-bottom:2px}
-table#stats{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:12px}
-#stats th,#stats td{border:1px solid #dde3ee;padding:2px 6px;text-align:right}#stats th{background:#f3f6fb}
-#stats tbody tr{cursor:pointer}#stats tr.sel td{background:#e3ecfb}
-</style></head><body>
+${HEATMAP_CSS}</style></head><body>
 <h1>${esc(data.title)}</h1>
 <p class="note">${esc(data.model.name)}: ${data.model.nLayers} layers, ${data.model.nHeads} query heads over ${data.model.nKvHeads} KV heads (head dim ${data.model.headDim}).
 ${data.tokens.length} prompt tokens, ${rows}${data.block > 1 ? `, pooled in blocks of ${data.block} tokens (a cell is the mean over its query rows of the mass on its keys)` : ''}.
 ${segs ? `Segments (blue lines): ${segs}.` : ''} Colour: weight relative to the head's largest, grey = future keys (masked).</p>
-<div class="controls">
-<select id="layer"></select><select id="head"></select>
-<label>zoom <input id="zoom" type="range" min="1" max="24"></label>
-<label>scale <select id="scale"><option value="sqrt">sqrt</option><option value="linear">linear</option><option value="log">log (4 decades)</option></select></label>
-<strong id="selected"></strong>
-</div>
-<div id="hover"></div>
-<div class="top">
-<div class="scroll"><canvas id="main"></canvas></div>
-<div class="side">
-<h2>Layers × heads</h2><table id="grid"></table><p class="note" id="legend"></p>
-<h2>Kept (green) and evicted (red, washed out) keys per press, selected head</h2>
-<div id="presses">${data.presses.length ? '' : '<p class="note">No press chosen (kvtrim heatmap --press …).</p>'}</div>
-</div>
-</div>
-<h2>Per-head statistics</h2>
-<p class="note">Averaged over the captured query rows: entropy of the attention row (nats), share of mass on the top 10 % of visible keys, and mass on each segment.</p>
-<table id="stats"></table>
-<div id="tip"></div>
+${heatmapViewsHtml(data.presses.length ? '' : '<p class="note">No press chosen (kvtrim heatmap --press …).</p>')}
 <script>window.KVTRIM_HEATMAP = ${scriptJson(page)};</script>
-<script>${HEATMAP_CLIENT}</script>
+<script>${HEATMAP_CLIENT}
+kvtrimHeatmap(window.KVTRIM_HEATMAP);</script>
 </body></html>
 `;
 }

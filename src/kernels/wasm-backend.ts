@@ -1,7 +1,7 @@
-import { availableParallelism } from 'node:os';
 import type { CacheStorage } from '../cache/cache-storage.js';
 import type { HeadCache } from '../cache/head-cache.js';
 import { DTYPE_LAYOUT, tensorBytes, type DType } from '../formats/tensor.js';
+import { platform } from '../platform/platform.js';
 import { encodeTensor } from '../formats/writers/encode-tensor.js';
 import type { Matrix } from './matrix.js';
 import { attendLayer } from './attention.js';
@@ -73,7 +73,7 @@ function checkMatrix(m: Matrix): void {
 
 /** Starts the WebAssembly SIMD backend: compiles the kernels, creates the shared memory and the worker threads. */
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-  const threads = opts.threads ?? availableParallelism();
+  const threads = opts.threads ?? platform().cores();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new RangeError(`threads must be an integer in 1…256, got ${threads}`);
   const module = kernelsModule();
   const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { KERNEL_WORKER_SOURCE } from './kernel-worker-source.js';
+import { platform, type PlatformThread } from '../platform/platform.js';
+import { KERNEL_WORKER_BODY } from './kernel-worker-source.js';
 
 /** Spin iterations (tens of microseconds) before a waiting thread sleeps in Atomics.wait: long enough to catch the next decode job, short enough not to starve other processes on a busy machine. */
 const SPIN = 20_000;
@@ -29,7 +29,7 @@ export class WorkerPool {
   private disposed = false;
 
   private constructor(
-    private readonly workers: Worker[],
+    private readonly workers: PlatformThread[],
     private readonly runJob: (ctrl: number, chunk: number, chunks: number) => void,
     private readonly ctrl: number,
     memory: WebAssembly.Memory,
@@ -39,26 +39,14 @@ export class WorkerPool {
 
   /** Starts `threads − 1` workers and waits until each has instantiated the kernels. */
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, runJob: (ctrl: number, chunk: number, chunks: number) => void, ctrl: number, threads: number): Promise<WorkerPool> {
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
-    for (let i = 1; i < threads; i++) {
-      // execArgv: [] so the parent's loader flags (tsx, --input-type=module) do not apply to this plain-JS body.
-      const w = new Worker(KERNEL_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module, ctrl, spin: SPIN } });
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', reject);
-        }),
-      );
-      workers.push(w);
-    }
+    const workers: PlatformThread[] = [];
+    for (let i = 1; i < threads; i++) workers.push(platform().startThread(KERNEL_WORKER_BODY, { memory, module, ctrl, spin: SPIN }));
     try {
-      await Promise.all(ready);
+      await Promise.all(workers.map((w) => w.ready));
     } catch (e) {
-      for (const w of workers) void w.terminate();
+      for (const w of workers) w.terminate();
       throw e;
     }
-    for (const w of workers) w.unref();
     return new WorkerPool(workers, runJob, ctrl, memory);
   }
 
@@ -111,6 +99,6 @@ export class WorkerPool {
     Atomics.store(this.ctl, STOP, 1);
     Atomics.add(this.ctl, GEN, 1);
     Atomics.notify(this.ctl, GEN);
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.terminate();
   }
 }

@@ -1,14 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { platform } from '../platform/platform.js';
 
-/** The embedded default model, `models/kvtrim-tiny/` at the package root (found from this file, built or not). */
+/** The embedded default model, `models/kvtrim-tiny/` at the package root (where the platform keeps it). */
 export function defaultModelPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'models'))) return join(dir, 'models', 'kvtrim-tiny');
-    const up = dirname(dir);
-    if (up === dir) throw new Error('kvtrim: cannot find the package root holding models/kvtrim-tiny');
-    dir = up;
-  }
+  return platform().defaultModelDir();
 }

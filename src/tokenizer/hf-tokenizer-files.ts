@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { FormatError } from '../formats/format-error.js';
 import { readFileBytes } from '../formats/read-file.js';
+import { platform } from '../platform/platform.js';
 import { ChatTemplate, pickChatTemplate, type TemplateTokens } from './chat-template.js';
 import { HfTokenizer } from './hf-tokenizer.js';
 
@@ -13,6 +12,7 @@ type Json = Record<string, unknown>;
  * `generation_config.json` (BOS/EOS ids; generation_config's EOS list is what HF stops on).
  */
 export function loadHfTokenizer(tokenizerJsonPath: string): HfTokenizer {
+  const { join, dirname, exists } = platform();
   const dir = dirname(tokenizerJsonPath);
   const json = readJson(tokenizerJsonPath);
   if (json === undefined) throw new FormatError(tokenizerJsonPath, 'file not found');
@@ -31,7 +31,7 @@ export function loadHfTokenizer(tokenizerJsonPath: string): HfTokenizer {
   const eos = [tokens.eos_token, ...idsOf(generation.eos_token_id), ...idsOf(modelConfig.eos_token_id)].filter((t) => t !== undefined);
 
   const jinjaPath = join(dir, 'chat_template.jinja');
-  const source = pickChatTemplate(config.chat_template, configPath) ?? (existsSync(jinjaPath) ? Buffer.from(readFileBytes(jinjaPath)).toString('utf8') : undefined);
+  const source = pickChatTemplate(config.chat_template, configPath) ?? (exists(jinjaPath) ? new TextDecoder().decode(readFileBytes(jinjaPath)) : undefined);
   const chatTemplate = source === undefined ? undefined : new ChatTemplate(source, tokens, config.chat_template ? configPath : jinjaPath);
   const extra = config.additional_special_tokens;
   const special = (Array.isArray(extra) ? extra : []).map(tokenContent).filter((t) => t !== undefined);
@@ -57,10 +57,10 @@ function idsOf(value: unknown): number[] {
 
 /** A JSON object file; undefined when the file does not exist; FormatError when it is not a JSON object. */
 function readJson(path: string): Json | undefined {
-  if (!existsSync(path)) return undefined;
+  if (!platform().exists(path)) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(new TextDecoder().decode(readFileBytes(path)));
   } catch (e) {
     throw new FormatError(path, `not valid JSON: ${(e as Error).message}`);
   }

@@ -7,6 +7,10 @@ const EOS = 2;
 const N_CONTROL = 3;
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 const utf8 = new TextDecoder('utf-8');
+const utf8Encoder = new TextEncoder();
+
+/** Bytes as a latin1 string, one char per byte (pieces are a few bytes long). */
+const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
 
 /** One merge candidate: the pair starting at symbol `left`, valid while both symbols keep their lengths. */
 interface Candidate {
@@ -33,7 +37,7 @@ export class Llama2cTokenizer implements Tokenizer {
     private readonly pieceBytes: readonly Uint8Array[],
     private readonly scores: Float32Array,
   ) {
-    this.keys = pieceBytes.map((b) => Buffer.from(b).toString('latin1'));
+    this.keys = pieceBytes.map(latin1);
     // run.c finds pieces by bsearch over the sorted vocab; with duplicates the first id is kept here.
     this.keys.forEach((k, id) => {
       if (!this.ids.has(k)) this.ids.set(k, id);
@@ -45,7 +49,7 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 
   encode(text: string, opts: { addBos?: boolean } = {}): number[] {
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = utf8Encoder.encode(text);
     const symbols: number[] = [];
     if (text.length > 0) {
       const space = this.ids.get(' ');
@@ -55,7 +59,7 @@ export class Llama2cTokenizer implements Tokenizer {
     for (let i = 0; i < bytes.length; ) {
       let end = i + 1;
       while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80 && end - i < 4) end++;
-      const id = this.ids.get(bytes.subarray(i, end).toString('latin1'));
+      const id = this.ids.get(latin1(bytes.subarray(i, end)));
       if (id !== undefined) symbols.push(id);
       else for (let j = i; j < end; j++) symbols.push(bytes[j]! + N_CONTROL);
       i = end;
@@ -108,7 +112,9 @@ export class Llama2cTokenizer implements Tokenizer {
       prevId = id;
       if (bytes && (opts.keepSpecial || !this.isSpecial(id))) parts.push(bytes);
     }
-    return utf8.decode(Buffer.concat(parts));
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+    return utf8.decode(joined);
   }
 
   piece(id: number): string {

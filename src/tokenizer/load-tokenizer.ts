@@ -1,9 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Checkpoint } from '../formats/checkpoint.js';
 import { FormatError } from '../formats/format-error.js';
 import { parseGguf } from '../formats/gguf.js';
+import { readFileBytes } from '../formats/read-file.js';
+import { platform } from '../platform/platform.js';
 import { ggufTokenizer } from './gguf-tokenizer.js';
 import { loadHfTokenizer } from './hf-tokenizer-files.js';
 import { parseLlama2cTokenizer } from './llama2c-tokenizer.js';
@@ -27,16 +26,17 @@ async function findTokenizer(checkpoint: Checkpoint, tokenizerPath: string | und
   // run.c reads exactly vocab_size entries from the tokenizer file.
   const vocabSize = checkpoint.format === 'llama2c' ? checkpoint.config.vocabSize : undefined;
   if (tokenizerPath !== undefined) return loadTokenizerFile(tokenizerPath, vocabSize);
+  const { join, dirname, exists } = platform();
   const dir = isDirectory(checkpoint.source) ? checkpoint.source : dirname(checkpoint.source);
   switch (checkpoint.format) {
     case 'gguf':
       return ggufTokenizer(checkpoint.metadata, checkpoint.source);
     case 'safetensors': {
       const path = join(dir, 'tokenizer.json');
-      if (existsSync(path)) return loadHfTokenizer(path);
+      if (exists(path)) return loadHfTokenizer(path);
       // an HF export of a llama2.c model (e.g. `kvtrim prune`) carries its tokenizer.bin
       const bin = join(dir, 'tokenizer.bin');
-      if (existsSync(bin)) return loadTokenizerFile(bin, checkpoint.config.vocabSize);
+      if (exists(bin)) return loadTokenizerFile(bin, checkpoint.config.vocabSize);
       throw new FormatError(checkpoint.source, `no tokenizer.json in ${dir}; pass --tokenizer <file>`);
     }
     case 'llama2c': {
@@ -49,10 +49,10 @@ async function findTokenizer(checkpoint: Checkpoint, tokenizerPath: string | und
 
 /** A tokenizer file of any supported kind, told apart by its name. */
 async function loadTokenizerFile(path: string, llama2cVocabSize: number | undefined): Promise<Tokenizer> {
-  if (!existsSync(path)) throw new FormatError(path, 'tokenizer file not found');
-  if (isDirectory(path)) return loadHfTokenizer(join(path, 'tokenizer.json'));
+  if (!platform().exists(path)) throw new FormatError(path, 'tokenizer file not found');
+  if (isDirectory(path)) return loadHfTokenizer(platform().join(path, 'tokenizer.json'));
   if (path.endsWith('.json')) return loadHfTokenizer(path);
-  const bytes = await readFile(path);
+  const bytes = readFileBytes(path);
   if (path.endsWith('.gguf')) return ggufTokenizer(parseGguf(bytes, path).metadata, path);
   if (path.endsWith('.model'))
     throw new FormatError(path, 'SentencePiece .model files are not supported; use tokenizer.json, a .gguf or a llama2.c tokenizer .bin');
@@ -61,15 +61,16 @@ async function loadTokenizerFile(path: string, llama2cVocabSize: number | undefi
 
 /** `tokenizer.bin`, or the only `tok*.bin`, in a directory. */
 export function llama2cTokenizerBeside(dir: string): string | undefined {
+  const { join, basename, exists, listDir } = platform();
   const named = join(dir, 'tokenizer.bin');
-  if (existsSync(named)) return named;
-  const candidates = readdirSync(dir).filter((f) => /^tok.*\.bin$/.test(basename(f)));
+  if (exists(named)) return named;
+  const candidates = listDir(dir).filter((f) => /^tok.*\.bin$/.test(basename(f)));
   return candidates.length === 1 ? join(dir, candidates[0]!) : undefined;
 }
 
 function isDirectory(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return platform().stat(path).isDirectory;
   } catch {
     return false;
   }

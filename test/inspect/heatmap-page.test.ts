@@ -13,6 +13,7 @@ import { splitShots } from '../../src/press/split-shots.js';
 import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
 import type { Press } from '../../src/press/press.js';
 import { launchBrowser } from '../helpers/browser.js';
+import { EVICTED, KEPT, hoverCell, stripColours } from '../helpers/heatmap-canvas.js';
 import { modelPath } from '../helpers/model-files.js';
 
 const DIR = modelPath('stories260K/');
@@ -21,8 +22,6 @@ const PROMPT =
   'One day, she saw a big red ball in the park. She ran to it and picked it up. It was soft and round.\n\n' +
   'Tom had a small dog named Max. Max liked to run in the garden and dig holes. Tom laughed at him.\n\n' +
   'What did Lily see in the park?';
-const KEPT = [46, 157, 91];
-const EVICTED = [217, 83, 79];
 
 const tmp = mkdtempSync(join(tmpdir(), 'kvtrim-heatmap-'));
 let loaded: LoadedModel;
@@ -66,32 +65,6 @@ const snapshot = (page: Page, name: string, than?: string) =>
     },
     { name, than },
   );
-
-/** Moves the mouse to the centre of cell (r, c) of the main heatmap. */
-async function hoverCell(page: Page, r: number, c: number): Promise<string> {
-  const box = (await page.locator('#main').boundingBox())!;
-  const g = await page.locator('#main').evaluate((el) => ({ ...(el as HTMLCanvasElement).dataset }));
-  const cell = Number(g.cell);
-  await page.mouse.move(box.x + Number(g.ml) + (c + 0.5) * cell, box.y + Number(g.mt) + (r + 0.5) * cell);
-  return (await page.locator('#hover').textContent()) ?? '';
-}
-
-/** Per key column of a press overlay, the colour of its kept/evicted strip. */
-async function stripColours(page: Page, index: number, cols: number): Promise<number[][]> {
-  return page.evaluate(
-    ({ id, cols }) => {
-      const c = document.getElementById(id) as HTMLCanvasElement;
-      const cell = Number(c.dataset.cell);
-      const y = Number(c.dataset.mt) - Number(c.dataset.strip) + 2;
-      const d = c.getContext('2d')!.getImageData(0, y, c.width, 1).data;
-      return Array.from({ length: cols }, (_, k) => {
-        const x = Number(c.dataset.ml) + Math.floor((k + 0.5) * cell);
-        return [d[x * 4]!, d[x * 4 + 1]!, d[x * 4 + 2]!];
-      });
-    },
-    { id: `press-${index}`, cols },
-  );
-}
 
 test('the heatmap page opens from disk, switches heads, shows the hovered token and marks exactly the kept entries', async () => {
   const { model, tokenizer } = loaded;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { platform } from '../../platform/platform.js';
 import { TENSOR_NAMES } from '../checkpoint.js';
 import { FormatError } from '../format-error.js';
 import { ROPE_FREQS } from '../gguf-config.js';
@@ -100,7 +100,7 @@ export function writeGgufModel(path: string, model: LogicalModel, opts: GgufWrit
   if (sparse.size > 0) metadata[SPARSE_METADATA_KEY] = gguf.string(sparseMetadata(sparse));
   // llama.cpp keeps Llama 3 rope scaling as a tensor of per-frequency divisors.
   if (c.ropeScaling) tensors.push({ name: ROPE_FREQS, dtype: 'f32', shape: [c.headDim / 2], data: encodeTensor('f32', llama3FreqFactors(c.ropeScaling, c.ropeTheta, c.headDim)) });
-  writeFileSync(path, encodeGguf(metadata, tensors));
+  platform().writeFile(path, encodeGguf(metadata, tensors));
 }
 
 function vocabMetadata(v: GgufVocab, path: string, vocabSize: number): Record<string, GgufValue> {

@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { platform } from '../../platform/platform.js';
 import type { ModelConfig } from '../model-config.js';
 import { FormatError } from '../format-error.js';
 import { HF_INDEX_FILE, HF_SINGLE_FILE } from '../hf-checkpoint.js';
@@ -25,10 +24,11 @@ export function writeHfModel(dir: string, model: LogicalModel, opts: HfWriteOpti
   if (config.arch === 'qwen2' && !config.qkvBias) throw new FormatError(dir, 'qwen2 models always have q/k/v biases');
   const tensors: EncodedTensor[] = [...model.tensors].map(([name, t]) => ({ name, shape: t.shape, ...writtenTensor(t, dtype, (d) => Object.hasOwn(SAFETENSORS_DTYPE_NAME, d)) }));
   if (!Number.isInteger(shards) || shards < 1 || shards > tensors.length) throw new FormatError(dir, `cannot split ${tensors.length} tensors into ${shards} shards`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfigJson(config, dtype), null, 2) + '\n');
+  const { join, writeFile, makeDir } = platform();
+  makeDir(dir);
+  writeFile(join(dir, 'config.json'), JSON.stringify(hfConfigJson(config, dtype), null, 2) + '\n');
   if (shards === 1) {
-    writeFileSync(join(dir, HF_SINGLE_FILE), encodeSafetensors(tensors));
+    writeFile(join(dir, HF_SINGLE_FILE), encodeSafetensors(tensors));
     return;
   }
   const total = tensors.reduce((a, t) => a + t.data.byteLength, 0);
@@ -45,9 +45,9 @@ export function writeHfModel(dir: string, model: LogicalModel, opts: HfWriteOpti
       part.push(tensors[next++]!);
     }
     for (const t of part) weightMap[t.name] = file;
-    writeFileSync(join(dir, file), encodeSafetensors(part));
+    writeFile(join(dir, file), encodeSafetensors(part));
   }
-  writeFileSync(join(dir, HF_INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+  writeFile(join(dir, HF_INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
 }
 
 function hfConfigJson(c: ModelConfig, dtype: string): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { platform } from '../../platform/platform.js';
 import { TENSOR_NAMES } from '../checkpoint.js';
 import { FormatError } from '../format-error.js';
 import { LLAMA2C_V0_HEADER_BYTES } from '../llama2c.js';
@@ -58,5 +58,5 @@ export function writeLlama2cModel(path: string, model: LogicalModel): void {
   header.forEach((v, i) => dv.setInt32(4 * i, v, true));
   let pos = LLAMA2C_V0_HEADER_BYTES;
   for (const p of parts) for (let i = 0; i < p.length; i++, pos += 4) dv.setFloat32(pos, p[i]!, true);
-  writeFileSync(path, out);
+  platform().writeFile(path, out);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DownloadError, downloadModel, modelCacheDir, type DownloadProgress } from '../../src/formats/hub-download.js';
+import { DownloadError, downloadModel, modelCacheDir, type DownloadProgress } from '../../src/hub/hub-download.js';
 import { startFakeHub, type FakeHubState } from '../helpers/fake-hub.js';
 
 const repoFiles: Record<string, Buffer> = {
