@@ -39,6 +39,11 @@ export class HeadCache {
     this.attentionSums ??= new Float32Array(this.capacity);
   }
 
+  /** Stops keeping attention sums (attention then runs on a backend's fast path again). */
+  dropAttentionSums(): void {
+    this.attentionSums = null;
+  }
+
   get capacity(): number {
     return this.positions.length;
   }

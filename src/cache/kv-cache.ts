@@ -38,6 +38,10 @@ export class KVCache {
     for (const hs of this.heads) for (const h of hs) h.trackAttentionSums();
   }
 
+  dropAttentionSums(): void {
+    for (const hs of this.heads) for (const h of hs) h.dropAttentionSums();
+  }
+
   layer(l: number): HeadCache[] {
     return this.heads[l]!;
   }

@@ -55,6 +55,8 @@ export class Session {
   private decodingStarted = false;
   /** Absolute position ranges of the segments given to prefill so far. */
   readonly segments: SegmentRange[] = [];
+  /** Whether the cache keeps attention sums for the session's own use (asked for, or its compression reads them). */
+  private readonly keepsAttentionSums: boolean;
 
   constructor(
     readonly model: Model,
@@ -63,6 +65,7 @@ export class Session {
   ) {
     this.compression = opts.compression instanceof Compression ? opts.compression : new Compression(opts.compression, { model, tokenizer });
     const trackAttentionSums = opts.trackAttentionSums || this.compression.needsAttentionSums;
+    this.keepsAttentionSums = trackAttentionSums;
     const { nLayers, nKvHeads, headDim } = model.config;
     this.cache =
       opts.cache ??
@@ -129,6 +132,9 @@ export class Session {
     const n = ids.length;
     for (let layer = 0; layer < this.model.config.nLayers; layer++)
       hooks?.afterAttention?.({ layer, queries: rec.queries[layer]!, n, startPos: rec.startPos, heads: this.cache.layer(layer) });
+    // The record keeps attention sums for the presses that read them; a session that needs none drops
+    // them, so that its decoding attends on the backend's fast path, as a session prefilled directly does.
+    if (!this.keepsAttentionSums) this.cache.dropAttentionSums();
     return rec.logits;
   }
 
