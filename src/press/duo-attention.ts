@@ -21,14 +21,17 @@ interface StreamingPlan {
   streaming: Uint8Array[];
   sinks: number;
   recent: number;
+  /** The last head chosen to stream keeps a longer recent window, so that the total meets the budget exactly. */
+  marginal?: { layer: number; head: number; recent: number };
 }
 
 /**
  * DuoAttention (methods.md §19): retrieval heads keep their whole cache, streaming heads only the
  * first `sinks` and the last `recent` entries, at the end of prefill and after every decoding step.
  * The heads with the lowest gates stream; the budget sets how many: the fewest whose savings bring
- * the cache within Σ n_keep (if even all streaming is too much, every head streams with its window
- * cut to n_keep). Heads keep different lengths — the ragged cache makes that real memory.
+ * the cache within Σ n_keep, the last of them keeping a longer recent window so that the total is
+ * Σ n_keep exactly (if even all streaming is too much, every head streams with its window cut to
+ * n_keep). Heads keep different lengths — the ragged cache makes that real memory.
  */
 export class DuoAttentionPress implements Press {
   readonly name = 'duo-attention';
@@ -78,7 +81,13 @@ export class DuoAttentionPress implements Press {
     const m = window < T ? Math.ceil(over / (T - window) - 1e-9) : Infinity;
     const streaming = Array.from({ length: nLayers }, () => new Uint8Array(nKvHeads));
     for (const i of order.slice(0, Math.min(N, m))) streaming[Math.floor(i / nKvHeads)]![i % nKvHeads] = 1;
-    if (m <= N) return { streaming, sinks: this.opts.sinks, recent: this.opts.recent };
+    if (m <= N) {
+      // m streaming heads save m·(T − window) ≥ over entries: the last one gives back the surplus.
+      const last = order[m - 1]!;
+      const surplus = m * (T - window) - over;
+      const marginal = { layer: Math.floor(last / nKvHeads), head: last % nKvHeads, recent: this.opts.recent + surplus };
+      return { streaming, sinks: this.opts.sinks, recent: this.opts.recent, ...(m > 0 && surplus > 0 ? { marginal } : {}) };
+    }
     const sinks = Math.min(this.opts.sinks, nKeep);
     return { streaming, sinks, recent: nKeep - sinks };
   }
@@ -88,8 +97,10 @@ export class DuoAttentionPress implements Press {
     const mask = plan.streaming[view.layer]!;
     const keep = Array.from({ length: view.kvHeads }, (_, h) => {
       const T = view.length(h);
-      if (!mask[h] || T <= plan.sinks + plan.recent) return Int32Array.from({ length: T }, (_, j) => j);
-      return Int32Array.from({ length: plan.sinks + plan.recent }, (_, i) => (i < plan.sinks ? i : T - plan.sinks - plan.recent + i));
+      const m = plan.marginal;
+      const recent = m && m.layer === view.layer && m.head === h ? m.recent : plan.recent;
+      if (!mask[h] || T <= plan.sinks + recent) return Int32Array.from({ length: T }, (_, j) => j);
+      return Int32Array.from({ length: plan.sinks + recent }, (_, i) => (i < plan.sinks ? i : T - plan.sinks - recent + i));
     });
     return keep.every((k, h) => k.length === view.length(h)) ? null : keep;
   }

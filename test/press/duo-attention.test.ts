@@ -60,7 +60,7 @@ test('the Duo profile classifies a head that only attends locally as streaming a
   assert.deepEqual([...press.streamingHeads()![0]!], [1, 0], 'the local head streams, the global one keeps everything');
 });
 
-test('DuoAttention: the fewest lowest-gate heads stream to fit the budget; KV bytes are the per-head sum; streaming heads stay at sinks + recent while decoding', () => {
+test('DuoAttention: the fewest lowest-gate heads stream to fit the budget, the last keeping the surplus so it is met exactly; KV bytes are the per-head sum; streaming heads keep their windows while decoding', () => {
   const { model, tokenizer } = tinyModel({ nLayers: 3, nHeads: 4, nKvHeads: 2, maxSeqLen: 96 });
   const { nLayers, nKvHeads, headDim } = model.config;
   const gates: DuoGates = { method: 'kl-when-streaming', sinks: 2, recent: 6, tokens: 0, gates: [[0.5, 0.1], [0.9, 0.3], [0.2, 0.7]] };
@@ -76,15 +76,18 @@ test('DuoAttention: the fewest lowest-gate heads stream to fit the budget; KV by
     // Naive: stream heads in gate order until the cache fits N · n_keep; if all stream and it still does not fit, cut the window to n_keep.
     let m = 0;
     while (m < N && (N - m) * T + m * 8 > N * nKeep) m++;
-    const window = (N - m) * T + m * 8 > N * nKeep ? nKeep : 8;
+    const fits = (N - m) * T + m * 8 <= N * nKeep;
+    const window = fits ? 8 : nKeep;
     const want = Array.from({ length: nLayers }, () => new Array<number>(nKvHeads).fill(T));
     for (const [l, h] of order.slice(0, m)) want[l]![h] = window;
+    // The last head to stream keeps what the others saved beyond the budget: the total is the budget exactly.
+    if (fits && m > 0) want[order[m - 1]![0]]![order[m - 1]![1]] = 8 + N * nKeep - ((N - m) * T + m * 8);
     const lengths = s.cache.heads.map((hs) => hs.map((h) => h.length));
     assert.deepEqual(lengths, want, `ratio ${ratio}`);
-    assert.ok(s.cache.entries() <= N * nKeep, 'within the budget');
+    assert.ok(fits ? s.cache.entries() === N * nKeep : s.cache.entries() <= N * nKeep, 'the budget, exactly when whole heads can meet it');
     assert.equal(s.cache.bytes(), lengths.flat().reduce((a, b) => a + b, 0) * HeadCache.bytesPerEntry(headDim));
     for (let t = 0; t < 5; t++) s.step(4 + t);
-    s.cache.heads.forEach((hs, l) => hs.forEach((h, k) => assert.equal(h.length, want[l]![k] === T ? T + 5 : window, `decoding, layer ${l} head ${k}`)));
+    s.cache.heads.forEach((hs, l) => hs.forEach((h, k) => assert.equal(h.length, want[l]![k] === T ? T + 5 : want[l]![k], `decoding, layer ${l} head ${k}`)));
     // A streaming head's entries: its sinks and its newest.
     const [l0, h0] = order[0]!;
     const pos = [...s.cache.heads[l0]![h0]!.positions.subarray(0, window)];
