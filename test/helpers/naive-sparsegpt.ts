@@ -36,8 +36,20 @@ export function naiveInverseUpperFactor(a: Float64Array, n: number): Float64Arra
   return u;
 }
 
-/** SparseGPT without lazy batching: same block boundaries for the mask, every update applied to all later columns at once. */
-export function naiveSparseGpt(w0: Float64Array, rows: number, cols: number, u: Float64Array, p: SparsityPattern, B: number): { w: Float64Array; mask: Uint8Array } {
+/**
+ * SparseGPT without lazy batching: same block boundaries for the mask, every update applied to all
+ * later columns at once. `round(r, i, x)`, when given, is the value a kept weight is fixed to (the
+ * joint sparse + quantized sweep): its error is compensated like a pruned weight's.
+ */
+export function naiveSparseGpt(
+  w0: Float64Array,
+  rows: number,
+  cols: number,
+  u: Float64Array,
+  p: SparsityPattern,
+  B: number,
+  round?: (r: number, i: number, x: number) => number,
+): { w: Float64Array; mask: Uint8Array } {
   const w = Float64Array.from(w0);
   const mask = new Uint8Array(rows * cols);
   const sal = (r: number, c: number) => (w[r * cols + c]! / u[c * cols + c]!) ** 2;
@@ -50,20 +62,20 @@ export function naiveSparseGpt(w0: Float64Array, rows: number, cols: number, u: 
       const k = Math.floor(p.sparsity * (i2 - i1) * rows);
       for (let q = 0; q < k; q++) mask[cand[q]![1] * cols + cand[q]![2]] = 1;
     }
-    for (let i = i1; i < i2; i++) {
+    for (let i = i1; i < i2; i++)
       for (let r = 0; r < rows; r++) {
+        // A row's n:m choice reads only its own weights, which only its own updates change.
         if (p.kind === 'nm' && (i - i1) % p.m === 0) {
           const g = Array.from({ length: p.m }, (_, k) => i + k).sort((a, b) => sal(r, a) - sal(r, b) || a - b);
           for (let k = 0; k < p.n; k++) mask[r * cols + g[k]!] = 1;
         }
-      }
-      for (let r = 0; r < rows; r++) {
-        if (!mask[r * cols + i]) continue;
-        const e = w[r * cols + i]! / u[i * cols + i]!;
-        w[r * cols + i] = 0;
+        const x = w[r * cols + i]!;
+        const q = mask[r * cols + i] ? 0 : round ? round(r, i, x) : x;
+        if (q === x) continue;
+        const e = (x - q) / u[i * cols + i]!;
+        w[r * cols + i] = q;
         for (let j = i + 1; j < cols; j++) w[r * cols + j] -= e * u[i * cols + j]!;
       }
-    }
   }
   return { w, mask };
 }

@@ -48,33 +48,10 @@ function naiveRound(quant: PruneQuant, x: number, d: number): number {
 }
 
 function naiveJoint(w0: Float64Array, rows: number, cols: number, u: Float64Array, p: SparsityPattern, B: number, quant: PruneQuant): Float64Array {
+  // Block scales from the prune-only sweep, then the same sweep rounding each kept weight as it is fixed.
   const target = naiveSparseGpt(w0, rows, cols, u, p, B).w;
   const scale = Array.from({ length: (rows * cols) / 32 }, (_, b) => naiveScale(quant, [...target.subarray(32 * b, 32 * b + 32)]));
-  const w = Float64Array.from(w0);
-  const pruned = new Uint8Array(rows * cols);
-  const sal = (r: number, c: number) => (w[r * cols + c]! / u[c * cols + c]!) ** 2;
-  for (let i1 = 0; i1 < cols; i1 += B) {
-    const i2 = Math.min(i1 + B, cols);
-    if (p.kind === 'unstructured') {
-      const cand: [number, number, number][] = [];
-      for (let r = 0; r < rows; r++) for (let c = i1; c < i2; c++) cand.push([sal(r, c), r, c]);
-      cand.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-      for (let q = 0; q < Math.floor(p.sparsity * (i2 - i1) * rows); q++) pruned[cand[q]![1] * cols + cand[q]![2]] = 1;
-    }
-    for (let i = i1; i < i2; i++)
-      for (let r = 0; r < rows; r++) {
-        if (p.kind === 'nm' && (i - i1) % p.m === 0) {
-          const g = Array.from({ length: p.m }, (_, k) => i + k).sort((a, b) => sal(r, a) - sal(r, b) || a - b);
-          for (let k = 0; k < p.n; k++) pruned[r * cols + g[k]!] = 1;
-        }
-        const x = w[r * cols + i]!;
-        const q = pruned[r * cols + i] ? 0 : naiveRound(quant, x, scale[r * (cols / 32) + Math.floor(i / 32)]!);
-        const e = (x - q) / u[i * cols + i]!;
-        w[r * cols + i] = q;
-        for (let j = i + 1; j < cols; j++) w[r * cols + j] -= e * u[i * cols + j]!;
-      }
-  }
-  return w;
+  return naiveSparseGpt(w0, rows, cols, u, p, B, (r, i, x) => naiveRound(quant, x, scale[r * (cols / 32) + Math.floor(i / 32)]!)).w;
 }
 
 /** n × d inputs with correlated columns (random mixing of fewer latent factors plus noise). */

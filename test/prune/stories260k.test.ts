@@ -59,11 +59,7 @@ test('a pruned stories260K written as an HF directory loads back with the same l
     const back = await loadModel(dir, { tokenizerPath: join(dir, 'tokenizer.bin') });
     assert.equal(back.checkpoint.format, 'safetensors');
     assert.deepEqual(back.tokenizer.encode('Once upon a time'), tokenizer.encode('Once upon a time'));
-    const ids = heldOut.slice(0, 40);
-    const want = model.forward(ids, model.newCache(), { allLogits: true });
-    const got = back.model.forward(ids, back.model.newCache(), { allLogits: true });
-    let maxDiff = 0;
-    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got[i]!));
+    const maxDiff = logitDifference(model, back.model);
     assert.ok(maxDiff < 1e-4, `max logit difference ${maxDiff}`);
     for (const [name, w] of res.weights) {
       const t = back.checkpoint.tensors.get(name)!;
@@ -89,13 +85,19 @@ test('stories260K pruned 2:4 with --quantize q8_0 and stored sparse loads back w
     assert.equal(q.dtype, 'q8_0');
     assert.equal(q.sparse?.kind, 'nm');
     // The q/k rows were reordered from llama2.c's interleaved rope layout to HF's half split, bytes and all.
-    const ids = heldOut.slice(0, 40);
-    const want = model.forward(ids, model.newCache(), { allLogits: true });
-    const got = back.model.forward(ids, back.model.newCache(), { allLogits: true });
-    let maxDiff = 0;
-    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got[i]!));
+    const maxDiff = logitDifference(model, back.model);
     assert.ok(maxDiff < 1e-4, `max logit difference ${maxDiff}`);
   } finally {
     rmSync(dirname(dir), { recursive: true, force: true });
   }
 });
+
+/** Largest difference of two models' logits over 40 held-out tokens. */
+function logitDifference(a: Model, b: Model): number {
+  const ids = heldOut.slice(0, 40);
+  const want = a.forward(ids, a.newCache(), { allLogits: true });
+  const got = b.forward(ids, b.newCache(), { allLogits: true });
+  let maxDiff = 0;
+  for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(want[i]! - got[i]!));
+  return maxDiff;
+}
