@@ -163,11 +163,11 @@ export function decodeCacheFile(bytes: Uint8Array, expect: CacheFileExpect, file
           ...e,
           positions,
           attentionSums: sums,
-          keyCodes: r.take(sizes.keyCodes, `${where} key codes`).slice(),
+          keyCodes: new Uint8Array(copied(r, sizes.keyCodes, `${where} key codes`)),
           keyMin: floats(r, sizes.keyMinMax, `${where} key mins`),
           keyScale: scales(r, sizes.keyMinMax, `${where} key scales`),
           keyTailValues: floats(r, sizes.keyTail, `${where} key tail`),
-          valueCodes: r.take(sizes.valueCodes, `${where} value codes`).slice(),
+          valueCodes: new Uint8Array(copied(r, sizes.valueCodes, `${where} value codes`)),
           valueMin: floats(r, sizes.valueMinMax, `${where} value mins`),
           valueScale: scales(r, sizes.valueMinMax, `${where} value scales`),
           valueTailValues: floats(r, sizes.valueTail, `${where} value tail`),
@@ -239,14 +239,21 @@ function checkHeader(json: unknown, expect: CacheFileExpect, file: string): Head
   return { fingerprint: top.fingerprint, shape, seen, press: top.press as string | null, ratio: top.ratio as number, heads };
 }
 
-/** n int32s (copied out of the file). */
+/** n bytes copied out of the file into a buffer of their own (a Node Buffer's slice would share the file's). */
+function copied(r: ByteReader, n: number, what: string): ArrayBuffer {
+  const out = new Uint8Array(n);
+  out.set(r.take(n, what));
+  return out.buffer;
+}
+
+/** n int32s. */
 function ints(r: ByteReader, n: number, what: string): Int32Array {
-  return new Int32Array(r.take(4 * n, what).slice().buffer);
+  return new Int32Array(copied(r, 4 * n, what));
 }
 
 /** n float32s, every one finite (a cache the model computed holds no NaN or infinity). */
 function floats(r: ByteReader, n: number, what: string): Float32Array {
-  const a = new Float32Array(r.take(4 * n, what).slice().buffer);
+  const a = new Float32Array(copied(r, 4 * n, what));
   for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!)) r.fail(`${what}: element ${i} is ${a[i]}`);
   return a;
 }

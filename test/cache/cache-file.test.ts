@@ -74,6 +74,8 @@ test('a float32 cache round-trips bit for bit (ragged heads, attention sums, tok
   const { cache: back, meta: m } = decodeCacheFile(bytes, expect);
   assert.deepEqual(m, meta);
   assertSameCache(cache, back);
+  // As read from disk: a Node Buffer at an odd offset of a shared pool.
+  assertSameCache(cache, decodeCacheFile(Buffer.concat([Buffer.alloc(1), bytes]).subarray(1), expect).cache);
   continueBoth(cache, back, 5);
   assertSameCache(cache, back);
 });
