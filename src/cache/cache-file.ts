@@ -27,6 +27,13 @@ export const CACHE_FILE_VERSION = 1;
 /** Largest JSON header read: a model of 128 layers × 64 KV heads needs under 1 MiB. */
 export const MAX_CACHE_HEADER_BYTES = 16 * 2 ** 20;
 
+/**
+ * Largest KIVI residual R (and group) read: every head allocates its float32 tails of R entries
+ * whatever its length, so R is bounded, not the bytes present. KIVI uses R of 32 to 128 (kvtrim's
+ * default 128).
+ */
+export const MAX_KIVI_RESIDUAL = 1024;
+
 /** What a cache file says about the cache besides its entries. */
 export interface CacheFileMeta {
   /** The model the cache was computed with (see server/model-fingerprint.ts). */
@@ -221,8 +228,8 @@ function checkHeader(json: unknown, expect: CacheFileExpect, file: string): Head
     if (kind !== 'kivi') return fail(`${what}.storage is ${describeValue(kind)}, not 'float32' or 'kivi'`);
     const e = obj(v, what, ['storage', 'bits', 'group', 'residual', 'length', 'keyBlocks', 'keyTail', 'valueTail', 'attentionSums']);
     if (e.bits !== 8 && e.bits !== 4) fail(`${what}.bits is ${describeValue(e.bits)}, not 8 or 4`);
-    const group = count(e.group, `${what}.group`, 2 ** 16);
-    const residual = count(e.residual, `${what}.residual`, 2 ** 24);
+    const group = count(e.group, `${what}.group`, MAX_KIVI_RESIDUAL);
+    const residual = count(e.residual, `${what}.residual`, MAX_KIVI_RESIDUAL);
     if (!(group >= 1 && residual >= group && residual % group === 0)) fail(`${what}: residual ${residual} must be a positive multiple of the group ${group}`);
     return {
       storage: 'kivi',

@@ -164,6 +164,8 @@ test('header fields that lie are refused: lengths past the end or above seen, co
   const kivi = encodeCacheFile(filledCache(11, { bits: 8, group: 4, residual: 8 }), meta);
   refused(withHeader(kivi, (h) => ((h.heads as Heads)[0]!.keyTail = 0)), /layer 0 head 0: KIVI head: \d+ key blocks of 4 and a tail of 0 do not make its length/);
   refused(withHeader(kivi, (h) => ((h.heads as Heads)[0]!.residual = 6)), /residual 6 must be a positive multiple of the group 4/);
+  // Tails of R entries are allocated whatever the length: a huge R is refused before any allocation.
+  refused(withHeader(kivi, (h) => ((h.heads as Heads)[0]!.residual = 2 ** 24)), /residual is 16777216, not an integer in 0…1024/);
 });
 
 test('entries that no model computes are refused: positions out of order or past seen, NaN keys, negative scales, tokens outside the vocabulary', () => {
@@ -191,6 +193,24 @@ test('entries that no model computes are refused: positions out of order or past
   const b = kb.slice();
   new DataView(b.buffer).setFloat32(scaleAt, -1, true);
   refused(b, /layer 0 head 0 key scales: element 0 is negative/);
+});
+
+test('seeded random byte changes anywhere in a file: each either decodes or is a FormatError (no other exception)', () => {
+  const rand = mulberry32(23);
+  const files = [encodeCacheFile(filledCache(11), meta), encodeCacheFile(filledCache(13, { bits: 4, group: 2, residual: 6 }), meta)];
+  let refusals = 0;
+  for (let i = 0; i < 600; i++) {
+    const b = files[i % 2]!.slice();
+    // Half the cases hit the first 64 bytes (magic, version, lengths, the start of the header).
+    for (let k = 0; k < 1 + (i % 3); k++) b[Math.floor(rand() * (i % 4 < 2 ? 64 : b.length))] = Math.floor(rand() * 256);
+    try {
+      decodeCacheFile(b, expect);
+    } catch (e) {
+      assert.ok(e instanceof FormatError, `case ${i}: ${String(e)}`);
+      refusals++;
+    }
+  }
+  assert.ok(refusals > 300, `${refusals} of 600 mutated files refused`);
 });
 
 test('a cache whose token record does not match its positions is not written', () => {
