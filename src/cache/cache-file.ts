@@ -74,6 +74,16 @@ interface Header extends CacheFileMeta {
   heads: HeadEntry[];
 }
 
+/**
+ * The largest file a cache of at most `kvBytes` (KVCache.bytes) covering at most `seen` positions
+ * can be: the fixed part, the largest header, the tokens and the heads, whose bytes are their
+ * `kvBytes` plus attention sums of 4 bytes per entry (an entry holds at least its 4-byte position, so
+ * at most as much again).
+ */
+export function largestCacheFile(kvBytes: number, seen: number): number {
+  return 16 + MAX_CACHE_HEADER_BYTES + 4 * seen + 2 * kvBytes;
+}
+
 /** The cache and `meta` as one file's bytes. */
 export function encodeCacheFile(cache: KVCache, meta: CacheFileMeta): Uint8Array {
   const heads: HeadEntry[] = [];

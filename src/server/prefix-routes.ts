@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { decodeCacheFile, encodeCacheFile, ForeignCacheError, MAX_CACHE_HEADER_BYTES } from '../cache/cache-file.js';
+import { decodeCacheFile, encodeCacheFile, ForeignCacheError, largestCacheFile } from '../cache/cache-file.js';
 import { FormatError } from '../formats/format-error.js';
 import { Session } from '../generate/session.js';
 import { tokenisePrompt } from '../generate/tokenise-prompt.js';
@@ -88,9 +88,8 @@ export function prefixRoutes(app: FastifyInstance, ctx: ServerContext): void {
     checkModel(ctx, req.body.model);
     const { name } = req.body;
     const { config } = ctx.model;
-    // A file's heads take at most twice the KV bytes they hold (attention sums add 4 bytes per entry, an entry holds ≥ 4),
-    // after the fixed header and the tokens: a larger file cannot fit the budget (or the context), so it is not read.
-    const largest = 16 + MAX_CACHE_HEADER_BYTES + 4 * config.maxSeqLen + 2 * ctx.budget.totalBytes;
+    // A larger file cannot hold a cache that fits the budget (or the context), so it is not read.
+    const largest = largestCacheFile(ctx.budget.totalBytes, config.maxSeqLen);
     const bytes = await readPrefixFile(ctx.prefixDir, name, largest, (size) => `saved prefix '${name}' (${size} bytes) holds more than the server's whole KV budget of ${ctx.budget.totalBytes} bytes`);
     let cache;
     let meta;

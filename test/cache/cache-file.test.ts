@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCacheFile, encodeCacheFile, ForeignCacheError, type CacheFileExpect } from '../../src/cache/cache-file.js';
+import { decodeCacheFile, encodeCacheFile, ForeignCacheError, largestCacheFile, MAX_CACHE_HEADER_BYTES, type CacheFileExpect } from '../../src/cache/cache-file.js';
 import { HeadCache } from '../../src/cache/head-cache.js';
 import { KVCache } from '../../src/cache/kv-cache.js';
 import { QuantizedHeadCache, type KvQuantOptions } from '../../src/cache/quantized-head-cache.js';
@@ -122,6 +122,18 @@ function refused(bytes: Uint8Array, pattern: RegExp, type: new (...a: never[]) =
     return true;
   });
 }
+
+test('no file is larger than largestCacheFile of its cache: attention sums on every entry, float32 and KIVI, down to empty heads', () => {
+  for (const quant of [undefined, { bits: 4, group: 2, residual: 6 } as const]) {
+    for (const seen of [1, 4, 29]) {
+      const cache = filledCache(seen, quant, seen);
+      const size = encodeCacheFile(cache, meta).length;
+      assert.ok(size <= largestCacheFile(cache.bytes(), cache.seen), `seen ${seen}`);
+      // What the bound allows beyond the real size is the unused header room, and at most the attention sums' 4 bytes per entry.
+      assert.ok(largestCacheFile(cache.bytes(), cache.seen) - size <= MAX_CACHE_HEADER_BYTES + cache.bytes() - 4 * cache.entries());
+    }
+  }
+});
 
 test('a truncated file is a FormatError at every cut, never a RangeError or a partial cache', () => {
   for (const quant of [undefined, { bits: 4, group: 2, residual: 6 } as const]) {

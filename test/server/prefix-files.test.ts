@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type OpenAI from 'openai';
-import { decodeCacheFile, encodeCacheFile, MAX_CACHE_HEADER_BYTES } from '../../src/cache/cache-file.js';
+import { decodeCacheFile, encodeCacheFile, largestCacheFile } from '../../src/cache/cache-file.js';
 import { kvQuantDefaults, type KvQuantOptions } from '../../src/cache/quantized-head-cache.js';
 import { Session } from '../../src/generate/session.js';
 import type { CompressionOptions } from '../../src/press/compression.js';
@@ -152,7 +152,7 @@ test("another model's file is 409, a corrupt file 400, a prefix over the whole b
     // Far larger than any file whose cache fits 1 MiB: refused from its size, before it is read.
     const huge = join(dir, 'huge.kvprefix');
     writeFileSync(huge, '');
-    truncateSync(huge, 16 + MAX_CACHE_HEADER_BYTES + 4 * model.config.maxSeqLen + 2 * 2 ** 20 + 1);
+    truncateSync(huge, largestCacheFile(2 ** 20, model.config.maxSeqLen) + 1);
     assert.equal((await post(s, '/v1/kv/prefixes/load', { name: 'huge' })).status, 413);
     const reserved = (await s.metrics()).get('kvtrim_kv_bytes_reserved');
     assert.equal(reserved, prefixBytes, 'only the stored prefix is reserved');
