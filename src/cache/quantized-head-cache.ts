@@ -164,24 +164,7 @@ export class QuantizedHeadCache extends HeadCache {
   }
 
   override clone(): QuantizedHeadCache {
-    const c = new QuantizedHeadCache(this.headDim, this.quant, this.attentionSums !== null);
-    c.growEntries(Math.max(16, this.length));
-    c.positions.set(this.positions.subarray(0, this.length));
-    if (this.attentionSums) c.attentionSums!.set(this.attentionSums.subarray(0, this.length));
-    c.kCodes = this.kCodes.slice();
-    c.kMin = this.kMin.slice();
-    c.kScale = this.kScale.slice();
-    c.vCodes = this.vCodes.slice();
-    c.vMin = this.vMin.slice();
-    c.vScale = this.vScale.slice();
-    c.kTail.set(this.kTail);
-    c.vTail.set(this.vTail);
-    c.length = this.length;
-    c.kBlocks = this.kBlocks;
-    c.kTailLen = this.kTailLen;
-    c.vQuantised = this.vQuantised;
-    c.vTailLen = this.vTailLen;
-    return c;
+    return QuantizedHeadCache.fromState(this.headDim, this.quant, this.state());
   }
 
   /** The live state (views into this head's buffers: copy before it changes). */
