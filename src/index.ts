@@ -11,6 +11,7 @@ export { Session, type GenerateOptions, type PrefillOptions, type SessionOptions
 export { Compression, Decoding, type CompressionOptions } from './press/compression.js';
 export { KVCache } from './cache/kv-cache.js';
 export { HeadCache } from './cache/head-cache.js';
+export { encodeCacheFile, decodeCacheFile, ForeignCacheError, type CacheFileMeta, type CacheFileExpect } from './cache/cache-file.js';
 export { pressRegistry, createPress, findPress } from './press/registry.js';
 export type { Press, Budget, Keep, DecodingPhase } from './press/press.js';
 export type { LayerView } from './press/layer-view.js';
@@ -26,3 +27,4 @@ export { pruneModel } from './prune/prune-model.js';
 export { perplexity } from './eval/perplexity.js';
 export { createServer, type ServerOptions, type KvtrimServer } from './server/create-server.js';
 export type { Engine } from './server/engine.js';
+export { modelFingerprint } from './server/model-fingerprint.js';

@@ -18,6 +18,40 @@ export function checkKvQuant(o: KvQuantOptions): KvQuantOptions {
   return o;
 }
 
+/**
+ * A KIVI head's stored state, live parts only: positions, attention sums (when tracked), key blocks
+ * (codes, min, scale per channel), the float32 key tail, quantised values (codes, min, scale per
+ * group) and the float32 value tail. A head rebuilt from it (`fromState`) is bit-identical.
+ */
+export interface KiviHeadState {
+  length: number;
+  /** Quantised key blocks of G entries; the last `keyTail` entries' keys are float32. */
+  keyBlocks: number;
+  keyTail: number;
+  /** Entries whose value is float32 (the newest); the others are quantised. */
+  valueTail: number;
+  positions: Int32Array;
+  attentionSums: Float32Array | null;
+  keyCodes: Uint8Array;
+  keyMin: Float32Array;
+  keyScale: Float32Array;
+  keyTailValues: Float32Array;
+  valueCodes: Uint8Array;
+  valueMin: Float32Array;
+  valueScale: Float32Array;
+  valueTailValues: Float32Array;
+}
+
+/** Element counts of a state's arrays (bytes for the codes), from its counters. */
+export interface KiviStateSizes {
+  keyCodes: number;
+  keyMinMax: number;
+  keyTail: number;
+  valueCodes: number;
+  valueMinMax: number;
+  valueTail: number;
+}
+
 /** The one decoded copy of a quantised head's keys (or values) that attention reads; shared, so caches hold no float copy. */
 interface Decoded {
   buf: Float32Array;
@@ -61,9 +95,7 @@ export class QuantizedHeadCache extends HeadCache {
     // The base float buffers are never used: drop them to one entry.
     this.keyBuf = new Float32Array(headDim);
     this.valueBuf = new Float32Array(headDim);
-    let g = Math.min(quant.group, headDim);
-    while (headDim % g !== 0) g--;
-    this.vGroup = g;
+    this.vGroup = valueGroup(headDim, quant.group);
     this.kTail = new Float32Array(quant.residual * headDim);
     this.vTail = new Float32Array((quant.residual + 1) * headDim);
   }
@@ -132,24 +164,86 @@ export class QuantizedHeadCache extends HeadCache {
   }
 
   override clone(): QuantizedHeadCache {
-    const c = new QuantizedHeadCache(this.headDim, this.quant, this.attentionSums !== null);
-    c.growEntries(Math.max(16, this.length));
-    c.positions.set(this.positions.subarray(0, this.length));
-    if (this.attentionSums) c.attentionSums!.set(this.attentionSums.subarray(0, this.length));
-    c.kCodes = this.kCodes.slice();
-    c.kMin = this.kMin.slice();
-    c.kScale = this.kScale.slice();
-    c.vCodes = this.vCodes.slice();
-    c.vMin = this.vMin.slice();
-    c.vScale = this.vScale.slice();
-    c.kTail.set(this.kTail);
-    c.vTail.set(this.vTail);
-    c.length = this.length;
-    c.kBlocks = this.kBlocks;
-    c.kTailLen = this.kTailLen;
-    c.vQuantised = this.vQuantised;
-    c.vTailLen = this.vTailLen;
-    return c;
+    return QuantizedHeadCache.fromState(this.headDim, this.quant, this.state());
+  }
+
+  /** The live state (views into this head's buffers: copy before it changes). */
+  state(): KiviHeadState {
+    const counters = { length: this.length, keyBlocks: this.kBlocks, keyTail: this.kTailLen, valueTail: this.vTailLen };
+    const sizes = QuantizedHeadCache.stateSizes(this.headDim, this.quant, counters);
+    return {
+      ...counters,
+      positions: this.positions.subarray(0, this.length),
+      attentionSums: this.attentionSums?.subarray(0, this.length) ?? null,
+      keyCodes: this.kCodes.subarray(0, sizes.keyCodes),
+      keyMin: this.kMin.subarray(0, sizes.keyMinMax),
+      keyScale: this.kScale.subarray(0, sizes.keyMinMax),
+      keyTailValues: this.kTail.subarray(0, sizes.keyTail),
+      valueCodes: this.vCodes.subarray(0, sizes.valueCodes),
+      valueMin: this.vMin.subarray(0, sizes.valueMinMax),
+      valueScale: this.vScale.subarray(0, sizes.valueMinMax),
+      valueTailValues: this.vTail.subarray(0, sizes.valueTail),
+    };
+  }
+
+  /**
+   * The sizes of a state's arrays from its counters. Throws a RangeError when the counters are not a
+   * state `append` and `keep` can reach: keys split into whole blocks plus a tail shorter than R,
+   * values into quantised entries plus a tail of at most R.
+   */
+  static stateSizes(headDim: number, quant: KvQuantOptions, s: Pick<KiviHeadState, 'length' | 'keyBlocks' | 'keyTail' | 'valueTail'>): KiviStateSizes {
+    checkKvQuant(quant);
+    const { bits, group: G, residual: R } = quant;
+    for (const k of ['length', 'keyBlocks', 'keyTail', 'valueTail'] as const)
+      if (!(Number.isSafeInteger(s[k]) && s[k] >= 0)) throw new RangeError(`KIVI head ${k} ${s[k]} is not a non-negative integer`);
+    if (s.keyBlocks * G + s.keyTail !== s.length) throw new RangeError(`KIVI head: ${s.keyBlocks} key blocks of ${G} and a tail of ${s.keyTail} do not make its length ${s.length}`);
+    if (s.keyTail >= R) throw new RangeError(`KIVI head key tail ${s.keyTail} must be shorter than the residual ${R}`);
+    if (s.valueTail > Math.min(R, s.length)) throw new RangeError(`KIVI head value tail ${s.valueTail} exceeds the residual ${R} or the length ${s.length}`);
+    const vQuantised = s.length - s.valueTail;
+    return {
+      keyCodes: codeBytes(s.keyBlocks * G * headDim, bits),
+      keyMinMax: s.keyBlocks * headDim,
+      keyTail: s.keyTail * headDim,
+      valueCodes: codeBytes(vQuantised * headDim, bits),
+      valueMinMax: vQuantised * (headDim / valueGroup(headDim, G)),
+      valueTail: s.valueTail * headDim,
+    };
+  }
+
+  /** A head holding exactly `s` (copied); RangeError when its counters or array sizes do not fit together. */
+  static fromState(headDim: number, quant: KvQuantOptions, s: KiviHeadState): QuantizedHeadCache {
+    const sizes = QuantizedHeadCache.stateSizes(headDim, quant, s);
+    const got: [string, number, number][] = [
+      ['positions', s.positions.length, s.length],
+      ['attention sums', s.attentionSums?.length ?? s.length, s.length],
+      ['key codes', s.keyCodes.length, sizes.keyCodes],
+      ['key mins', s.keyMin.length, sizes.keyMinMax],
+      ['key scales', s.keyScale.length, sizes.keyMinMax],
+      ['key tail', s.keyTailValues.length, sizes.keyTail],
+      ['value codes', s.valueCodes.length, sizes.valueCodes],
+      ['value mins', s.valueMin.length, sizes.valueMinMax],
+      ['value scales', s.valueScale.length, sizes.valueMinMax],
+      ['value tail', s.valueTailValues.length, sizes.valueTail],
+    ];
+    for (const [what, n, want] of got) if (n !== want) throw new RangeError(`KIVI head ${what}: ${n} elements, its counters need ${want}`);
+    const h = new QuantizedHeadCache(headDim, quant, s.attentionSums !== null);
+    h.growEntries(Math.max(16, s.length));
+    h.positions.set(s.positions);
+    if (s.attentionSums) h.attentionSums!.set(s.attentionSums);
+    h.kCodes = s.keyCodes.slice();
+    h.kMin = s.keyMin.slice();
+    h.kScale = s.keyScale.slice();
+    h.kTail.set(s.keyTailValues);
+    h.vCodes = s.valueCodes.slice();
+    h.vMin = s.valueMin.slice();
+    h.vScale = s.valueScale.slice();
+    h.vTail.set(s.valueTailValues);
+    h.length = s.length;
+    h.kBlocks = s.keyBlocks;
+    h.kTailLen = s.keyTail;
+    h.vQuantised = s.length - s.valueTail;
+    h.vTailLen = s.valueTail;
+    return h;
   }
 
   /** Entries whose key (value) is stored quantised; the rest are float32. */
@@ -221,6 +315,13 @@ export class QuantizedHeadCache extends HeadCache {
       this.attentionSums = a;
     }
   }
+}
+
+/** Channels per value group: the largest divisor of headDim not above G. */
+function valueGroup(headDim: number, G: number): number {
+  let g = Math.min(G, headDim);
+  while (headDim % g !== 0) g--;
+  return g;
 }
 
 /** `a` with room for n elements (doubling), contents kept. */

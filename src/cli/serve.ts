@@ -15,6 +15,7 @@ interface ServeFlags extends ModelFlags {
   queueTimeout: number;
   requestTimeout: number;
   grace: number;
+  prefixDir?: string;
 }
 
 const UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30 };
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option('--queue-timeout <s>', 'seconds a request waits for KV room before a 429', numberFlag('queue-timeout'), 30)
     .option('--request-timeout <s>', 'seconds a request may run in all', numberFlag('request-timeout'), 600)
     .option('--grace <s>', 'on SIGINT/SIGTERM, seconds running requests may finish before they are cancelled', numberFlag('grace'), 10)
+    .option('--prefix-dir <dir>', 'folder for saved prefixes (/v1/kv/prefixes/{id}/save, /v1/kv/prefixes/load); default ./prefixes, made on the first save')
     .action(async (flags: ServeFlags) => {
       if (flags.onPressure !== 'queue')
         throw new Error(`--on-pressure expects queue (compressing running sequences under pressure is not implemented yet), got '${flags.onPressure}'`);
@@ -66,6 +68,7 @@ export function register(program: Command): void {
         queueTimeoutMs: flags.queueTimeout * 1000,
         requestTimeoutMs: flags.requestTimeout * 1000,
         graceMs: flags.grace * 1000,
+        prefixDir: flags.prefixDir,
       });
       const address = await server.listen({ host: flags.host, port: flags.port });
       console.error(

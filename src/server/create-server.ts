@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { resolve } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Model } from '../model/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -37,6 +38,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   /** On shutdown, how long running requests may finish before they are cancelled (default 10 s). */
   graceMs?: number;
+  /** The folder saved prefixes are written to and loaded from (default ./prefixes, made on the first save). */
+  prefixDir?: string;
   /** Where the one line per request goes (default stderr). */
   log?: (line: string) => void;
 }
@@ -65,6 +68,7 @@ export async function createServer(opts: ServerOptions): Promise<KvtrimServer> {
     engine,
     budget: new KvBudget(opts.kvBudgetBytes),
     prefixes: new PrefixStore(),
+    prefixDir: resolve(opts.prefixDir ?? 'prefixes'),
     metrics: new ServerMetrics(),
     chat: new ChatRenderer(opts.tokenizer, opts.chatTemplate),
     queueTimeoutMs: opts.queueTimeoutMs ?? 30_000,

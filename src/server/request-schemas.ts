@@ -87,6 +87,22 @@ export const prefixSchema = {
   },
 } as const;
 
+/** Saving a stored prefix to a file (the name is checked by the handler, which says what a name may hold). */
+export const prefixSaveSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, overwrite: { type: 'boolean' } },
+} as const;
+
+/** Loading a saved prefix. */
+export const prefixLoadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { model: sampling.model, name: prefixSaveSchema.properties.name },
+} as const;
+
 /** OpenAI request fields kvtrim serve does not implement (refused by name). */
 export const UNSUPPORTED = new Set([
   'logprobs',

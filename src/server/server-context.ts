@@ -17,6 +17,8 @@ export interface ServerContext {
   engine: Engine;
   budget: KvBudget;
   prefixes: PrefixStore;
+  /** Where saved prefixes are written and read (made on the first save). */
+  prefixDir: string;
   metrics: ServerMetrics;
   chat: ChatRenderer;
   /** How long a request waits for KV room before a 429. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ensureKernelsBuilt } from '../helpers/wasm-kernels.js';
@@ -38,5 +41,33 @@ test('kvtrim serve refuses a malformed --kv-budget and --on-pressure it does not
     const r = spawnSync(process.execPath, args(...flags), { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, want);
+  }
+});
+
+test('kvtrim serve --prefix-dir: a saved prefix is written into that folder, made on the first save', async () => {
+  ensureKernelsBuilt();
+  const dir = join(mkdtempSync(join(tmpdir(), 'kvtrim-serve-')), 'saved');
+  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1', '--prefix-dir', dir), { cwd: ROOT });
+  try {
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: string) => {
+        err += d;
+        const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error(`exited early: ${err}`)));
+    });
+    const json = { method: 'POST', headers: { 'content-type': 'application/json' } };
+    const { id } = (await (await fetch(`${address}/v1/kv/prefixes`, { ...json, body: JSON.stringify({ prompt: 'Q: Count from 3 to 9 by 1.\nA:' }) })).json()) as { id: string };
+    assert.equal((await fetch(`${address}/v1/kv/prefixes/${id}/save`, { ...json, body: JSON.stringify({ name: 'counting' }) })).status, 200);
+    assert.deepEqual(readdirSync(dir), ['counting.kvprefix']);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    rmSync(dirname(dir), { recursive: true, force: true });
   }
 });
