@@ -30,10 +30,13 @@ test('kvtrim serve prints where it listens and its budget, answers, and exits 0 
   assert.match(err, /GET \/health 200/);
 });
 
-test('kvtrim serve refuses a malformed --kv-budget and --on-pressure it does not implement, naming the flag', () => {
+test('kvtrim serve refuses a malformed --kv-budget and bad pressure flags, naming the flag', () => {
   for (const [flags, want] of [
     [['--kv-budget', '2XB'], /--kv-budget expects a positive size/],
-    [['--on-pressure', 'compress'], /--on-pressure expects queue/],
+    [['--on-pressure', 'evict'], /--on-pressure expects queue or compress, got 'evict'/],
+    [['--on-pressure', 'compress', '--pressure-press', 'pyramidkv'], /--pressure-press: pressure press 'pyramidkv' cannot cap a running sequence; one of: streamingllm/],
+    [['--on-pressure', 'compress', '--pressure-floor', '0'], /--pressure-floor expects an integer of at least 1/],
+    [['--pressure-press', 'h2o'], /--pressure-press and --pressure-floor need --on-pressure compress/],
   ] as const) {
     const r = spawnSync(process.execPath, args(...flags), { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 1);
