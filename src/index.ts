@@ -26,3 +26,4 @@ export { pruneModel } from './prune/prune-model.js';
 export { perplexity } from './eval/perplexity.js';
 export { createServer, type ServerOptions, type KvtrimServer } from './server/create-server.js';
 export type { Engine } from './server/engine.js';
+export { PRESSURE_PRESSES, type PressureReport } from './server/pressure-relief.js';
