@@ -146,6 +146,11 @@ export class SequenceCap {
         this.active?.hooks.afterAttention!(actx);
         if (this.takingEffect && actx.layer === lastLayer) {
           this.takingEffect = false;
+          // The press compacts in place; a compact copy gives the buffers' spare capacity back as well
+          // (after the last layer's attention this forward reads the cache no more).
+          const compact = this.session.cache.clone();
+          this.session.cache.restore(compact);
+          compact.free();
           this.reservation.shrink((this.active!.positions + 1) * this.perToken);
         }
       },

@@ -7,7 +7,7 @@ import { createPress } from '../../src/press/registry.js';
 import { createServer } from '../../src/server/create-server.js';
 import { KvBudget } from '../../src/server/kv-budget.js';
 import { PRESSURE_PRESSES, PressureRelief, type PressureReport } from '../../src/server/pressure-relief.js';
-import { CHAT_TEMPLATE, PROMPTS, alone, bytesPerPosition, embeddedModel, startServer } from './server-fixture.js';
+import { CHAT_TEMPLATE, PROMPTS, alone, bytesPerPosition, embeddedModel, startServer, type RunningServer } from './server-fixture.js';
 
 const MAX = 24;
 
@@ -32,25 +32,30 @@ async function aloneCapped(prompt: string, report: PressureReport): Promise<stri
   return text;
 }
 
+/** Sends the prompts at once; the engine runs in this process, so between its steps count the most sequences running together. */
+async function runningAtOnce(s: RunningServer, prompts: readonly string[]) {
+  let most = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      most = Math.max(most, s.server.engine.running);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const got = await Promise.all(prompts.map((prompt) => s.client.completions.create({ model: 'kvtrim-tiny', prompt, max_tokens: MAX, temperature: 0 })));
+  sampling = false;
+  await sampler;
+  return { got, most };
+}
+
 test('--on-pressure compress admits all 16 clients within a budget for 4: capped ones say so and match the capped run alone, the others their plain run, the budget is never exceeded', async () => {
   const perPosition = await bytesPerPosition();
   const need = (await alone(PROMPTS[0]!, { maxTokens: 1 })).promptTokens + MAX;
   const budget = 4 * need * perPosition;
   const floor = 16;
-  const s = await startServer({ kvBudgetBytes: budget, queueTimeoutMs: 5000, onPressure: 'compress', pressureFloor: floor });
+  const s = await startServer({ kvBudgetBytes: budget, queueTimeoutMs: 3000, onPressure: 'compress', pressureFloor: floor });
   try {
-    // The engine runs in this process: sample how many sequences run at once between its steps.
-    let most = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        most = Math.max(most, s.server.engine.running);
-        await new Promise((r) => setImmediate(r));
-      }
-    })();
-    const got = await Promise.all(PROMPTS.map((prompt) => s.client.completions.create({ model: 'kvtrim-tiny', prompt, max_tokens: MAX, temperature: 0 })));
-    sampling = false;
-    await sampler;
+    const { got, most } = await runningAtOnce(s, PROMPTS);
     assert.equal(most, 16, 'all 16 ran at once (4 fit uncompressed)');
     let capped = 0;
     for (const [i, r] of got.entries()) {
@@ -90,7 +95,8 @@ test('a request that capping every running sequence to the floor cannot admit wa
   // Two fit; capping one to the floor frees too little for the third, so it waits for one to end.
   const s = await startServer({ kvBudgetBytes: 2 * need * perPosition + perPosition, onPressure: 'compress', pressureFloor: need - 4 });
   try {
-    const got = await Promise.all(PROMPTS.slice(0, 3).map((prompt) => s.client.completions.create({ model: 'kvtrim-tiny', prompt, max_tokens: MAX, temperature: 0 })));
+    const { got, most } = await runningAtOnce(s, PROMPTS.slice(0, 3));
+    assert.equal(most, 2, 'the third waited for one of the first two to end');
     for (const [i, r] of got.entries()) {
       assert.equal((r.usage as { kv_pressure?: unknown }).kv_pressure, undefined, `client ${i} not capped`);
       assert.equal(r.choices[0]!.text, (await alone(PROMPTS[i]!, { maxTokens: MAX, temperature: 0 })).text);
@@ -101,7 +107,7 @@ test('a request that capping every running sequence to the floor cannot admit wa
   }
 });
 
-test('a capped sequence never holds more than its cap in any head: each pressure press, every step after the cap', async () => {
+test('a capped sequence never holds more than its cap in any head, and its storage shrinks with it: each pressure press, every step after the cap', async () => {
   const { model, tokenizer } = await embeddedModel();
   const perPosition = await bytesPerPosition();
   const K = 20;
@@ -131,6 +137,8 @@ test('a capped sequence never holds more than its cap in any head: each pressure
       if (steps++ === 0) continue;
       assert.ok(session.cache.bytes() <= K * perPosition, `${press}: ${session.cache.bytes()} bytes held`);
       assert.equal(reservation.bytes, (K + 1) * perPosition, `${press}: the reservation shrank to K + 1 positions`);
+      // The storage shrank too (the prompt's heads had grown to 128 entries): at most one doubling past K.
+      for (let l = 0; l < model.config.nLayers; l++) for (const h of session.cache.layer(l)) assert.ok(h.capacity <= 2 * K, `${press}: capacity ${h.capacity}`);
     }
     assert.ok(first > K);
     assert.equal(cap.report()!.kept_positions, K);
