@@ -11,13 +11,13 @@ const args = (...rest: string[]) => ['--import', 'tsx', '--input-type=module', '
 
 test('kvtrim serve prints where it listens and its budget, answers, and exits 0 on SIGTERM', async () => {
   ensureKernelsBuilt();
-  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1'), { cwd: ROOT });
+  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1', '--on-pressure', 'compress'), { cwd: ROOT });
   let err = '';
   child.stderr.setEncoding('utf8');
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: string) => {
       err += d;
-      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1 \| KV budget 16\.0 MiB/.exec(err);
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1 \| KV budget 16\.0 MiB \| API key \w+ \| on pressure: compress/.exec(err);
       if (m) resolve(m[1]!);
     });
     child.once('exit', () => reject(new Error(`exited early: ${err}`)));
