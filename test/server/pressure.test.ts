@@ -107,6 +107,34 @@ test('a request that capping every running sequence to the floor cannot admit wa
   }
 });
 
+test('under pressure the largest reservations are lowered to one common level, just enough for the waiters that capping can admit', async () => {
+  const { model, tokenizer } = await embeddedModel();
+  const p = await bytesPerPosition();
+  for (const [floor, waiters, want] of [
+    // 500 + 300 + 200 held of 1000: a waiter of 300 lowers the two largest to 250 positions each (K = 249).
+    [16, [300], [250, 250, 200]],
+    // Two waiters of 300: the three must fit in 1000 − 600, so all go down to 133 (3 × 133 = 399 ≤ 400).
+    [16, [300, 300], [133, 133, 133]],
+    // A floor of 260 frees at most 240 + 40: the waiter of 300 cannot be admitted, and nothing is capped.
+    [259, [300], [500, 300, 200]],
+  ] as const) {
+    const budget = new KvBudget(1000 * p);
+    const relief = new PressureRelief(budget, model.config, { floor });
+    const caps = [];
+    for (const positions of [500, 300, 200]) {
+      const cap = relief.sequence(new Session(model, tokenizer), await budget.reserve(positions * p, { timeoutMs: 0 }));
+      relief.decoding(cap);
+      caps.push(cap);
+    }
+    const cancel = new AbortController();
+    const waiting = waiters.map((n) => budget.reserve(n * p, { timeoutMs: 10_000, signal: cancel.signal }).catch(() => undefined));
+    assert.deepEqual(caps.map((c) => c.bytesAfterCap() / p), want, `floor ${floor}, waiters ${waiters.join(', ')}`);
+    assert.equal(budget.used, 1000 * p, 'nothing is given back before a step has compressed the caches');
+    cancel.abort();
+    await Promise.all(waiting);
+  }
+});
+
 test('a capped sequence never holds more than its cap in any head, and its storage shrinks with it: each pressure press, every step after the cap', async () => {
   const { model, tokenizer } = await embeddedModel();
   const perPosition = await bytesPerPosition();
