@@ -56,7 +56,7 @@ export class KvBudget {
   private usedBytes = 0;
   private peakBytes = 0;
   private readonly queue: Waiter[] = [];
-  private short: (() => void) | undefined;
+  private queueChanged: (() => void) | undefined;
 
   constructor(readonly totalBytes: number) {
     if (!(Number.isSafeInteger(totalBytes) && totalBytes > 0)) throw new RangeError(`KV budget ${totalBytes} must be a positive integer of bytes`);
@@ -82,9 +82,9 @@ export class KvBudget {
     return this.queue.map((w) => w.bytes);
   }
 
-  /** Calls `listener` whenever requests are left waiting (one joined the line, or room came back and not enough). */
-  onShort(listener: () => void): void {
-    this.short = listener;
+  /** Calls `listener` whenever a request joins the line, or room comes back or a waiter leaves (granted, timed out, cancelled). */
+  onQueueChange(listener: () => void): void {
+    this.queueChanged = listener;
   }
 
   /**
@@ -122,7 +122,7 @@ export class KvBudget {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
       if (opts.signal?.aborted) onAbort();
-      else this.short?.();
+      else this.queueChanged?.();
     });
   }
 
@@ -152,6 +152,6 @@ export class KvBudget {
       const w = this.queue.shift()!;
       w.grant(this.grant(w.bytes));
     }
-    if (this.queue.length > 0) this.short?.();
+    this.queueChanged?.();
   }
 }

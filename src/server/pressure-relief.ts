@@ -70,7 +70,7 @@ export class PressureRelief {
   ) {
     ({ press: this.press, floor: this.floor } = checkPressureOptions(opts));
     this.perToken = kvBytesPerToken(config);
-    budget.onShort(() => this.relieve());
+    budget.onQueueChange(() => this.relieve());
   }
 
   /** The cache must keep attention sums from its start (H2O). */
@@ -93,9 +93,14 @@ export class PressureRelief {
     this.sequences.delete(cap);
   }
 
-  /** Caps enough running sequences for the longest run of waiters, in line order, that capping can admit. */
+  /**
+   * Caps enough running sequences for the longest run of waiters, in line order, that capping can
+   * admit. Caps not yet in effect are worked out afresh each time: room that came back otherwise
+   * (a sequence ended, a waiter left) withdraws them.
+   */
   relieve(): void {
     const caps = [...this.sequences];
+    for (const c of caps) c.withdraw();
     const floorBytes = (this.floor + 1) * this.perToken;
     const pledged = caps.reduce((s, c) => s + c.reservation.bytes - c.bytesAfterCap(), 0);
     const free = this.budget.totalBytes - this.budget.used + pledged;
@@ -166,6 +171,11 @@ export class SequenceCap {
   /** Asks for a cap of `positions` (only ever tighter) from the next step on. */
   capAt(positions: number): void {
     if (this.target === undefined || positions < this.target) this.target = positions;
+  }
+
+  /** Drops a cap asked for that has not taken effect yet. */
+  withdraw(): void {
+    this.target = this.active?.positions;
   }
 
   report(): PressureReport | undefined {

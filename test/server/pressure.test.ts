@@ -107,7 +107,7 @@ test('a request that capping every running sequence to the floor cannot admit wa
   }
 });
 
-test('under pressure the largest reservations are lowered to one common level, just enough for the waiters that capping can admit', async () => {
+test('under pressure the largest reservations are lowered to one common level, just enough for the waiters that capping can admit, and withdrawn if they leave first', async () => {
   const { model, tokenizer } = await embeddedModel();
   const p = await bytesPerPosition();
   for (const [floor, waiters, want] of [
@@ -132,6 +132,7 @@ test('under pressure the largest reservations are lowered to one common level, j
     assert.equal(budget.used, 1000 * p, 'nothing is given back before a step has compressed the caches');
     cancel.abort();
     await Promise.all(waiting);
+    assert.deepEqual(caps.map((c) => c.bytesAfterCap() / p), [500, 300, 200], 'the waiters left before a step: the caps are withdrawn');
   }
 });
 
