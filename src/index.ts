@@ -28,3 +28,4 @@ export { perplexity } from './eval/perplexity.js';
 export { createServer, type ServerOptions, type KvtrimServer } from './server/create-server.js';
 export type { Engine } from './server/engine.js';
 export { modelFingerprint } from './server/model-fingerprint.js';
+export { PRESSURE_PRESSES, type PressureReport } from './server/pressure-relief.js';

@@ -1,9 +1,11 @@
 import { BatchScheduler } from '../generate/batch-scheduler.js';
 import { Session } from '../generate/session.js';
 import type { Model } from '../model/model.js';
+import { combineHooks } from '../press/press-hooks.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Engine } from './engine.js';
 import { kvBytesPerToken } from './kv-bytes.js';
+import type { PressureRelief } from './pressure-relief.js';
 import type { SequenceResult, SequenceSpec } from './sequence.js';
 
 /**
@@ -14,12 +16,18 @@ import type { SequenceResult, SequenceSpec } from './sequence.js';
 export class BatchEngine implements Engine {
   private readonly scheduler: BatchScheduler;
   private readonly sessions = new Set<Session>();
+  private readonly pressure: PressureRelief | undefined;
+  private readonly trackAttentionSums: boolean;
 
+  /** `pressure`: running sequences are capped to admit waiting requests (`--on-pressure compress`). */
   constructor(
     readonly model: Model,
     readonly tokenizer: Tokenizer,
-    opts: { maxBatchTokens?: number } = {},
+    opts: { maxBatchTokens?: number; pressure?: PressureRelief } = {},
   ) {
+    this.pressure = opts.pressure;
+    // A pressure press that scores accumulated attention (H2O) needs the sums from the first token.
+    this.trackAttentionSums = opts.pressure?.needsAttentionSums ?? false;
     const maxBatchTokens = opts.maxBatchTokens ?? 2048;
     // A step smaller than the default chunk takes chunks of what fits (in fours, at least 64).
     const prefillChunk = Math.max(64, Math.min(512, maxBatchTokens & ~3));
@@ -45,8 +53,14 @@ export class BatchEngine implements Engine {
   }
 
   async submit(spec: SequenceSpec): Promise<SequenceResult> {
-    const session = new Session(this.model, this.tokenizer, { cache: spec.prefix, kvQuant: spec.kvQuant, compression: spec.compression });
+    const session = new Session(this.model, this.tokenizer, {
+      cache: spec.prefix,
+      kvQuant: spec.kvQuant,
+      compression: spec.compression,
+      trackAttentionSums: this.trackAttentionSums,
+    });
     this.sessions.add(session);
+    const cap = this.pressure?.sequence(session, spec.reservation);
     let abortedAtStep: number | undefined;
     const onAbort = () => (abortedAtStep ??= this.scheduler.steps);
     spec.signal.addEventListener('abort', onAbort, { once: true });
@@ -59,7 +73,7 @@ export class BatchEngine implements Engine {
         segments: spec.segments,
         compress: spec.prefix === undefined,
         generate: spec.generate,
-        stepHooks: spec.stepHooks,
+        stepHooks: combineHooks(spec.stepHooks, cap?.hooks),
         onToken: spec.onToken,
         signal: spec.signal,
         onPrefilled: () => {
@@ -68,6 +82,7 @@ export class BatchEngine implements Engine {
           prefillKept = session.cache.entries() / (session.cache.seen * nLayers * nKvHeads);
           const maxTokens = Math.min(spec.generate.maxTokens ?? 256, maxSeqLen - session.cache.seen);
           spec.reservation.shrink(session.cache.bytes() + maxTokens * kvBytesPerToken(this.model.config));
+          if (cap) this.pressure!.decoding(cap);
         },
       });
       return {
@@ -78,9 +93,11 @@ export class BatchEngine implements Engine {
         kvBytesFull: session.cache.fullBytes(),
         prefillKept,
         cancelLagSteps: abortedAtStep === undefined ? 0 : this.scheduler.steps - abortedAtStep,
+        pressure: cap?.report(),
       };
     } finally {
       spec.signal.removeEventListener('abort', onAbort);
+      if (cap) this.pressure!.leave(cap);
       this.sessions.delete(session);
       session.free();
       spec.reservation.release();

@@ -10,6 +10,7 @@ import type { Engine } from './engine.js';
 import { infoRoutes } from './info-routes.js';
 import { KvBudget } from './kv-budget.js';
 import { prefixRoutes } from './prefix-routes.js';
+import { PressureRelief } from './pressure-relief.js';
 import { PrefixStore } from './prefix-store.js';
 import { UNSUPPORTED } from './request-schemas.js';
 import { BatchEngine } from './batch-engine.js';
@@ -42,6 +43,15 @@ export interface ServerOptions {
   prefixDir?: string;
   /** Where the one line per request goes (default stderr). */
   log?: (line: string) => void;
+  /**
+   * When a request does not fit: wait in line (queue, the default), or compress the largest running
+   * sequences with a decoding press to make room (compress; usage.kv_pressure says which were).
+   */
+  onPressure?: 'queue' | 'compress';
+  /** With compress: the press that caps running sequences (default streamingllm; see PRESSURE_PRESSES). */
+  pressurePress?: string;
+  /** With compress: the fewest positions a capped sequence keeps (default 64). */
+  pressureFloor?: number;
 }
 
 export interface KvtrimServer {
@@ -60,13 +70,20 @@ export interface KvtrimServer {
 export async function createServer(opts: ServerOptions): Promise<KvtrimServer> {
   const started = Math.floor(Date.now() / 1000);
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const engine = new BatchEngine(opts.model, opts.tokenizer, { maxBatchTokens: opts.maxBatchTokens });
+  const budget = new KvBudget(opts.kvBudgetBytes);
+  const onPressure = opts.onPressure ?? 'queue';
+  if (onPressure !== 'queue' && onPressure !== 'compress') throw new RangeError(`onPressure must be 'queue' or 'compress', not '${String(onPressure)}'`);
+  if (onPressure === 'queue' && (opts.pressurePress !== undefined || opts.pressureFloor !== undefined))
+    throw new RangeError("pressurePress and pressureFloor need onPressure 'compress'");
+  const pressure =
+    onPressure === 'compress' ? new PressureRelief(budget, opts.model.config, { press: opts.pressurePress, floor: opts.pressureFloor }) : undefined;
+  const engine = new BatchEngine(opts.model, opts.tokenizer, { maxBatchTokens: opts.maxBatchTokens, pressure });
   const ctx: ServerContext = {
     model: opts.model,
     tokenizer: opts.tokenizer,
     modelName: opts.modelName ?? 'kvtrim',
     engine,
-    budget: new KvBudget(opts.kvBudgetBytes),
+    budget,
     prefixes: new PrefixStore(),
     prefixDir: resolve(opts.prefixDir ?? 'prefixes'),
     metrics: new ServerMetrics(),

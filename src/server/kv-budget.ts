@@ -56,6 +56,7 @@ export class KvBudget {
   private usedBytes = 0;
   private peakBytes = 0;
   private readonly queue: Waiter[] = [];
+  private queueChanged: (() => void) | undefined;
 
   constructor(readonly totalBytes: number) {
     if (!(Number.isSafeInteger(totalBytes) && totalBytes > 0)) throw new RangeError(`KV budget ${totalBytes} must be a positive integer of bytes`);
@@ -74,6 +75,16 @@ export class KvBudget {
   /** Requests waiting for room. */
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** What each waiting request asks for, first in line first. */
+  waitingBytes(): number[] {
+    return this.queue.map((w) => w.bytes);
+  }
+
+  /** Calls `listener` whenever a request joins the line, or room comes back or a waiter leaves (granted, timed out, cancelled). */
+  onQueueChange(listener: () => void): void {
+    this.queueChanged = listener;
   }
 
   /**
@@ -111,6 +122,7 @@ export class KvBudget {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiter);
       if (opts.signal?.aborted) onAbort();
+      else this.queueChanged?.();
     });
   }
 
@@ -140,5 +152,6 @@ export class KvBudget {
       const w = this.queue.shift()!;
       w.grant(this.grant(w.bytes));
     }
+    this.queueChanged?.();
   }
 }

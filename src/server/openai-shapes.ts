@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { PressureReport } from './pressure-relief.js';
 import type { SequenceResult } from './sequence.js';
 
 /** Which OpenAI endpoint a generation answers: plain text completions or chat. */
@@ -13,6 +14,8 @@ export interface Usage {
   kv_bytes_full: number;
   prefill_kept: number;
   kv_prefix_tokens?: number;
+  /** How the server compressed the running sequence to admit others (`--on-pressure compress`). */
+  kv_pressure?: PressureReport;
 }
 
 export function usageOf(r: SequenceResult, prefixTokens: number | undefined): Usage {
@@ -25,6 +28,7 @@ export function usageOf(r: SequenceResult, prefixTokens: number | undefined): Us
     prefill_kept: r.prefillKept,
   };
   if (prefixTokens !== undefined) u.kv_prefix_tokens = prefixTokens;
+  if (r.pressure) u.kv_pressure = r.pressure;
   return u;
 }
 

@@ -5,6 +5,7 @@ import type { Compression } from '../press/compression.js';
 import type { Segment } from '../press/segment.js';
 import type { FinishReason, GeneratedToken, GenerateOptions } from '../generate/session.js';
 import type { Reservation } from './kv-budget.js';
+import type { PressureReport } from './pressure-relief.js';
 
 /** Everything an engine needs to run one request's sequence, decided and admitted by the HTTP layer. */
 export interface SequenceSpec {
@@ -42,4 +43,6 @@ export interface SequenceResult {
   prefillKept: number;
   /** Engine steps from the cancellation being seen to the sequence being freed (0 unless cancelled). */
   cancelLagSteps: number;
+  /** Set when the sequence was compressed to admit other requests (`--on-pressure compress`). */
+  pressure?: PressureReport;
 }

@@ -114,7 +114,9 @@ export async function serveGeneration(ctx: ServerContext, req: FastifyRequest, r
   });
   const note = (r: SequenceResult) => {
     if (r.finish === 'cancelled') ctx.metrics.cancelled(r.cancelLagSteps);
-    ctx.logNotes.set(req, `prompt=${r.promptTokens} completion=${r.completionTokens} finish=${r.finish} kv_bytes=${r.kvBytes}${prefix ? ` prefix=${prefix.id}` : ''}`);
+    if (r.pressure) ctx.metrics.compressedUnderPressure(r.pressure.caps.length);
+    const capped = r.pressure ? ` pressure=${r.pressure.press}:${r.pressure.kept_positions}@${r.pressure.compressed_at_token}` : '';
+    ctx.logNotes.set(req, `prompt=${r.promptTokens} completion=${r.completionTokens} finish=${r.finish} kv_bytes=${r.kvBytes}${prefix ? ` prefix=${prefix.id}` : ''}${capped}`);
   };
 
   if (!body.stream) {

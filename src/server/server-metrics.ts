@@ -27,6 +27,8 @@ export class ServerMetrics {
   private prefixHits = 0;
   private peakHeld = 0;
   private cancelLagMax = 0;
+  private pressureSequences = 0;
+  private pressureCaps = 0;
   /** Generation times (ms) of recent tokens, oldest first, for the trailing rate. */
   private recentTokens: number[] = [];
 
@@ -58,6 +60,12 @@ export class ServerMetrics {
     this.prefixHits++;
   }
 
+  /** A sequence that ended after `caps` caps under pressure (`--on-pressure compress`). */
+  compressedUnderPressure(caps: number): void {
+    this.pressureSequences++;
+    this.pressureCaps += caps;
+  }
+
   cancelled(lagSteps: number): void {
     this.cancelLagMax = Math.max(this.cancelLagMax, lagSteps);
   }
@@ -87,6 +95,8 @@ export class ServerMetrics {
     metric('kvtrim_generated_tokens_total', 'counter', 'Tokens generated.', this.generatedTokens);
     metric('kvtrim_tokens_per_second', 'gauge', `Tokens generated per second over the last ${RATE_WINDOW_MS / 1000} s.`, this.recentTokens.length / (RATE_WINDOW_MS / 1000));
     metric('kvtrim_cancel_lag_steps_max', 'gauge', "The most engine steps between a client leaving and its sequence's cache being freed.", this.cancelLagMax);
+    metric('kvtrim_pressure_compressed_total', 'counter', 'Finished sequences whose cache was compressed to admit other requests.', this.pressureSequences);
+    metric('kvtrim_pressure_caps_total', 'counter', 'Caps those sequences got (a sequence may be capped again, tighter).', this.pressureCaps);
     metric('process_resident_memory_bytes', 'gauge', "The server process's resident set size.", process.memoryUsage.rss());
     lines.push('# HELP kvtrim_requests_total Requests answered, by HTTP status.', '# TYPE kvtrim_requests_total counter');
     for (const [status, n] of [...this.byStatus].sort((a, b) => a[0] - b[0])) lines.push(`kvtrim_requests_total{status="${status}"} ${n}`);

@@ -14,13 +14,13 @@ const args = (...rest: string[]) => ['--import', 'tsx', '--input-type=module', '
 
 test('kvtrim serve prints where it listens and its budget, answers, and exits 0 on SIGTERM', async () => {
   ensureKernelsBuilt();
-  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1'), { cwd: ROOT });
+  const child = spawn(process.execPath, args('--port', '0', '--kv-budget', '16MiB', '--threads', '1', '--on-pressure', 'compress'), { cwd: ROOT });
   let err = '';
   child.stderr.setEncoding('utf8');
   const address = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: string) => {
       err += d;
-      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1 \| KV budget 16\.0 MiB/.exec(err);
+      const m = /at (http:\/\/127\.0\.0\.1:\d+)\/v1 \| KV budget 16\.0 MiB \| API key \w+ \| on pressure: compress/.exec(err);
       if (m) resolve(m[1]!);
     });
     child.once('exit', () => reject(new Error(`exited early: ${err}`)));
@@ -33,10 +33,13 @@ test('kvtrim serve prints where it listens and its budget, answers, and exits 0 
   assert.match(err, /GET \/health 200/);
 });
 
-test('kvtrim serve refuses a malformed --kv-budget and --on-pressure it does not implement, naming the flag', () => {
+test('kvtrim serve refuses a malformed --kv-budget and bad pressure flags, naming the flag', () => {
   for (const [flags, want] of [
     [['--kv-budget', '2XB'], /--kv-budget expects a positive size/],
-    [['--on-pressure', 'compress'], /--on-pressure expects queue/],
+    [['--on-pressure', 'evict'], /--on-pressure expects queue or compress, got 'evict'/],
+    [['--on-pressure', 'compress', '--pressure-press', 'pyramidkv'], /--pressure-press: pressure press 'pyramidkv' cannot cap a running sequence; one of: streamingllm/],
+    [['--on-pressure', 'compress', '--pressure-floor', '0'], /--pressure-floor expects an integer of at least 1/],
+    [['--pressure-press', 'h2o'], /--pressure-press and --pressure-floor need --on-pressure compress/],
   ] as const) {
     const r = spawnSync(process.execPath, args(...flags), { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 1);
