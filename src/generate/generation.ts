@@ -24,7 +24,7 @@ export interface GeneratedToken {
 export type FinishReason = 'stop' | 'length' | 'context';
 
 /** What one sampled position gives: text to stream, the token to run next (if any), and whether generation ended. */
-export interface Pick {
+export interface Choice {
   tokens: GeneratedToken[];
   /** The token to run through the model next (the last one of a `length` finish is still run, as before the limit). */
   step?: number;
@@ -60,7 +60,7 @@ export class Generation {
   }
 
   /** Picks the token after `logits`; `seen` is how many positions the cache has processed. */
-  pick(logits: Float32Array, seen: number): Pick {
+  pick(logits: Float32Array, seen: number): Choice {
     if (this.max <= 0) return { tokens: this.tail(), finish: 'length' };
     const id = this.forced ? this.forced[this.count]! : this.sampler.sample(logits);
     if (this.stopIds.has(id)) return { tokens: this.tail(), finish: 'stop' };

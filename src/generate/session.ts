@@ -8,7 +8,7 @@ import { combineHooks, type SequenceContext } from '../press/press-hooks.js';
 import type { SegmentRange } from '../press/segment-range.js';
 import { recordQueries, type PrefillRecord } from './prefill-record.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { Generation, type FinishReason, type GeneratedToken, type GenerateOptions, type Pick } from './generation.js';
+import { Generation, type FinishReason, type GeneratedToken, type GenerateOptions, type Choice } from './generation.js';
 import { tokenisePrompt } from './tokenise-prompt.js';
 
 export type { FinishReason, GeneratedToken, GenerateOptions } from './generation.js';
@@ -187,7 +187,7 @@ export class Session {
   }
 
   /** The generation's choice after `logits`, counted in the session's stats and finish. */
-  pick(g: Generation, logits: Float32Array): Pick {
+  pick(g: Generation, logits: Float32Array): Choice {
     const before = g.count;
     const pick = g.pick(logits, this.cache.seen);
     this.stats.generatedTokens += g.count - before;
