@@ -26,13 +26,14 @@ export class BatchLayout {
     return this.kinds.tile + this.kinds.stream + this.kinds.single;
   }
 
-  /** Part p's rows of `a` (width floats each) as one contiguous array: a view when they are consecutive, else copied into `tmp`. */
-  gather(a: Float32Array, width: number, p: number, tmp: Float32Array): Float32Array {
+  /** Part p's rows of `a` (width floats each) as one contiguous array: a view when they are consecutive, else copied into `tmp(floats)`. */
+  gather(a: Float32Array, width: number, p: number, tmp: (floats: number) => Float32Array): Float32Array {
     const rows = this.rows[p]!;
     const f = this.first[p]!;
     if (f >= 0) return a.subarray(f * width, (f + rows.length) * width);
-    rows.forEach((r, t) => tmp.set(a.subarray(r * width, (r + 1) * width), t * width));
-    return tmp.subarray(0, rows.length * width);
+    const out = tmp(rows.length * width);
+    rows.forEach((r, t) => out.set(a.subarray(r * width, (r + 1) * width), t * width));
+    return out.subarray(0, rows.length * width);
   }
 
   /** Writes part p's contiguous rows `src` back to their batch rows of `a` (nothing to do for a view of `a`). */

@@ -40,13 +40,20 @@ class Scratch {
     readonly proj = new Float32Array(n * c.dim),
     readonly gate = new Float32Array(n * c.hiddenDim),
     readonly up = new Float32Array(n * c.hiddenDim),
-    /** One sequence's rows gathered from a batch: its queries, keys, values, attention output, linear input. */
-    readonly seqQ = new Float32Array(n * c.nHeads * c.headDim),
-    readonly seqK = new Float32Array(n * c.nKvHeads * c.headDim),
-    readonly seqV = new Float32Array(n * c.nKvHeads * c.headDim),
-    readonly seqAtt = new Float32Array(n * c.nHeads * c.headDim),
-    readonly seqIn = new Float32Array(n * Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)),
   ) {}
+
+  private readonly gathered = new Map<string, Float32Array>();
+
+  /** Room named `name` for one sequence's rows gathered from a batch (made when a batch first needs it). */
+  gatherRoom(name: string): (floats: number) => Float32Array {
+    return (floats) => {
+      const have = this.gathered.get(name);
+      if (have && have.length >= floats) return have;
+      const a = new Float32Array(floats);
+      this.gathered.set(name, a);
+      return a;
+    };
+  }
 }
 
 /** A sequence in one step: its rows, positions, cache and hooks, and RoPE's angles at its positions. */
@@ -190,7 +197,7 @@ export class Model {
     const qw = nHeads * headDim;
     const kw = nKvHeads * headDim;
     const linearInput = (name: LinearName, x: Float32Array, width: number) =>
-      seqs.forEach((q, i) => q.hooks?.onLinearInput && q.hooks.onLinearInput(l, name, layout.gather(x, width, i, s.seqIn), q.n));
+      seqs.forEach((q, i) => q.hooks?.onLinearInput && q.hooks.onLinearInput(l, name, layout.gather(x, width, i, s.gatherRoom('in')), q.n));
 
     rmsnorm(s.xn, hidden, w.attnNorm, N, dim, c.normEps);
     linearInput('qkv', s.xn, dim);
@@ -201,9 +208,9 @@ export class Model {
 
     seqs.forEach((seq, i) => {
       const { n, startPos, cos, sin } = seq;
-      const q = layout.gather(s.q, qw, i, s.seqQ);
-      const k = layout.gather(s.k, kw, i, s.seqK);
-      const v = layout.gather(s.v, kw, i, s.seqV);
+      const q = layout.gather(s.q, qw, i, s.gatherRoom('q'));
+      const k = layout.gather(s.k, kw, i, s.gatherRoom('k'));
+      const v = layout.gather(s.v, kw, i, s.gatherRoom('v'));
       const heads = seq.cache.layer(l);
       const half = headDim / 2;
       for (let t = 0; t < n; t++) {
@@ -214,7 +221,7 @@ export class Model {
           heads[h]!.append(k, o, v, o, startPos + t);
         }
       }
-      const att = layout.gather(s.att, qw, i, s.seqAtt);
+      const att = layout.gather(s.att, qw, i, s.gatherRoom('att'));
       be.attend(att, q, n, heads, startPos, group, c.slidingWindow, seq.splitKeys);
       seq.hooks?.afterAttention?.({ layer: l, queries: q, n, startPos, heads });
       layout.scatter(att, s.att, qw, i);
