@@ -54,6 +54,12 @@ export class KVCache {
     return b;
   }
 
+  /** Share of the entries the full cache would hold after `seen` tokens that this cache holds now. */
+  keptShare(): number {
+    const { nLayers, nKvHeads } = this.shape;
+    return this.entries() / (nLayers * nKvHeads * this.seen);
+  }
+
   /** What the uncompressed float32 cache would hold after `seen` tokens. */
   fullBytes(): number {
     const { nLayers, nKvHeads, headDim } = this.shape;

@@ -210,12 +210,6 @@ interface ComboRun {
   decodeMs: number;
 }
 
-/** Share of the entries the full cache would hold that `cache` holds now. */
-function keptShare(model: Model, cache: Session['cache']): number {
-  const { nLayers, nKvHeads } = model.config;
-  return cache.entries() / (nLayers * nKvHeads * cache.seen);
-}
-
 /**
  * A session holding the recorded context, compressed by `combo` (none: the full cache), with the
  * question prefilled on top in the question-agnostic setting. Returns the share of the compressed
@@ -231,7 +225,7 @@ function openSession({ model, tokenizer, rec, context, question, decodeRatio }: 
   const t0 = performance.now();
   session.prefill(promptOf({ segments: context }), { segments: context, from: rec });
   const pressMs = performance.now() - t0;
-  const prefillKept = keptShare(model, session.cache);
+  const prefillKept = session.cache.keptShare();
   if (question) session.prefill(question.text, { segments: [question], compress: false });
   return { session, pressMs, prefillKept };
 }
@@ -259,7 +253,7 @@ async function answer(unit: Unit, combos: (Combo | undefined)[], example: Exampl
   else for (let i = 0; i < opened.length; i++) await decode(i);
   const wallMs = performance.now() - t0;
   const runs = opened.map(({ session, pressMs, prefillKept }, i) => {
-    const run: ComboRun = { ...outs[i]!, prefillKept, finalKept: keptShare(unit.model, session.cache), pressMs, decodeMs: session.stats.decodeMs };
+    const run: ComboRun = { ...outs[i]!, prefillKept, finalKept: session.cache.keptShare(), pressMs, decodeMs: session.stats.decodeMs };
     session.free();
     return run;
   });

@@ -141,7 +141,7 @@ export class Model {
     for (let l = 0; l < this.config.nLayers; l++) this.stepLayer(l, hidden, step);
     for (const s of seqs) s.cache.seen += s.n;
     // The classifier's rows: every token of a part that wants all logits, else its last; kinds as its forward would give them.
-    const out = parts.map((p, i) => (p.allLogits ? { n: chunks[i]!.n, from: chunks[i]!.from, of: chunks[i]!.of } : { n: 1, from: 0, of: 1 }));
+    const out = parts.map((p, i) => (p.allLogits ? chunks[i]! : { n: 1, from: 0, of: 1 }));
     const headLayout = new BatchLayout(out);
     const x = new Float32Array(headLayout.total * dim);
     parts.forEach((p, i) => {

@@ -78,9 +78,8 @@ export class BatchEngine implements Engine {
         signal: spec.signal,
         onPrefilled: () => {
           // The sequence can now grow only by its generated tokens: give the rest of its reservation back.
-          const { nLayers, nKvHeads, maxSeqLen } = this.model.config;
-          prefillKept = session.cache.entries() / (session.cache.seen * nLayers * nKvHeads);
-          const maxTokens = Math.min(spec.generate.maxTokens ?? 256, maxSeqLen - session.cache.seen);
+          prefillKept = session.cache.keptShare();
+          const maxTokens = Math.min(spec.generate.maxTokens ?? 256, this.model.config.maxSeqLen - session.cache.seen);
           spec.reservation.shrink(session.cache.bytes() + maxTokens * kvBytesPerToken(this.model.config));
           if (cap) this.pressure!.decoding(cap);
         },
